@@ -1,0 +1,14 @@
+// The lamp CLI's subcommands. Each add_* registers one command on the app; the command runs in
+// its callback and reports user errors by throwing lamp::Error, which main() prints as one line.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace lamp::cli {
+
+void add_eval_command(CLI::App& app);
+// "lamp data" and its subcommands: stats, synth (cmd_data.cc) and fetch (cmd_fetch.cc).
+void add_data_command(CLI::App& app);
+void add_data_fetch_command(CLI::App& data);
+
+}  // namespace lamp::cli

@@ -1,0 +1,27 @@
+// lamp: the LaMP benchmark in one binary. This file only wires the subcommands together and
+// turns a lamp::Error into one line on stderr and exit status 1.
+#include <cstdio>
+#include <exception>
+
+#include "lamp/cli/commands.h"
+#include "lamp/core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"lamp: the LaMP personalization benchmark, fast and faithful"};
+  app.set_version_flag("--version", "lamp 0.1.0");
+  app.require_subcommand(1);
+  lamp::cli::add_eval_command(app);
+  lamp::cli::add_data_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const lamp::Error& e) {
+    std::fprintf(stderr, "lamp: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lamp: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

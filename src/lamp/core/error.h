@@ -1,0 +1,40 @@
+// lamp::Error: the one exception type for problems in what the user gave lamp (files, flags,
+// records). Its message names the file, the record (index and id) and the field, so the CLI can
+// print it as one line and exit non-zero. Broken invariants inside lamp are bugs: they assert.
+//
+// Thread-safety: an Error is an immutable value.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace lamp {
+
+// Where in the user's input a problem is. Every member is optional; empty means unknown.
+struct Location {
+  std::string file;
+  std::optional<std::size_t> byte_offset;  // for syntax errors
+  std::optional<std::size_t> record;       // index of the record in its top-level array
+  std::string record_id;                   // the record's "id" when known
+  std::string field;                       // a path inside the record, e.g. "profile[3].text"
+};
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message);
+  Error(Location where, const std::string& message);
+
+  const Location& where() const { return where_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  Location where_;
+  std::string message_;
+};
+
+// "file: byte 12: record 3 (id \"x\"): field \"profile[0].text\": " for the parts that are set.
+std::string describe(const Location& where);
+
+}  // namespace lamp

@@ -1,0 +1,125 @@
+#include "lamp/core/files.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "lamp/core/error.h"
+
+namespace lamp {
+namespace {
+
+std::size_t page_size() {
+  static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+[[noreturn]] void throw_errno(const std::filesystem::path& path, std::string_view what) {
+  throw Error(Location{.file = path.string()}, fmt::format("{}: {}", what, std::strerror(errno)));
+}
+
+}  // namespace
+
+MappedFile::MappedFile(const std::filesystem::path& path, std::size_t padding) : path_(path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_errno(path, "cannot open");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    throw_errno(path, "cannot stat");
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw Error(Location{.file = path.string()}, "is a directory, not a file");
+  }
+  size_ = static_cast<std::size_t>(st.st_size);
+  // Reserve size + padding of zeroed anonymous memory, then map the file over its start: the
+  // padding stays readable zeros even when the file ends on a page boundary.
+  mapped_ = (size_ + padding + page_size() - 1) / page_size() * page_size();
+  if (mapped_ == 0) mapped_ = page_size();
+  void* base = ::mmap(nullptr, mapped_, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) {
+    ::close(fd);
+    throw_errno(path, "cannot reserve memory for");
+  }
+  if (size_ > 0) {
+    void* file = ::mmap(base, size_, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+    if (file == MAP_FAILED) {
+      ::munmap(base, mapped_);
+      ::close(fd);
+      throw_errno(path, "cannot map");
+    }
+    ::madvise(base, size_, MADV_SEQUENTIAL);
+  }
+  ::close(fd);
+  data_ = static_cast<char*>(base);
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(data_, mapped_);
+}
+
+void MappedFile::release_before(const char* end) {
+  std::size_t offset = static_cast<std::size_t>(end - data_);
+  std::size_t aligned = offset / page_size() * page_size();
+  if (aligned > size_) aligned = size_ / page_size() * page_size();
+  if (aligned <= released_) return;
+  ::madvise(data_ + released_, aligned - released_, MADV_DONTNEED);
+  released_ = aligned;
+}
+
+AtomicFile::AtomicFile(std::filesystem::path path)
+    : path_(std::move(path)), tmp_(path_.string() + fmt::format(".tmp.{}", ::getpid())) {
+  file_ = std::fopen(tmp_.c_str(), "wb");
+  if (file_ == nullptr) throw_errno(tmp_, "cannot create");
+  // A large stdio buffer: outputs are written in many small pieces.
+  std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+}
+
+AtomicFile::~AtomicFile() {
+  if (file_ != nullptr) {
+    std::fclose(file_);
+    std::filesystem::remove(tmp_);
+  }
+}
+
+void AtomicFile::write(std::string_view bytes) {
+  if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
+    throw_errno(tmp_, "cannot write");
+  }
+}
+
+void AtomicFile::commit() {
+  std::FILE* f = file_;
+  file_ = nullptr;
+  if (std::fflush(f) != 0 || ::fsync(::fileno(f)) != 0) {
+    std::fclose(f);
+    std::filesystem::remove(tmp_);
+    throw_errno(tmp_, "cannot write");
+  }
+  std::fclose(f);
+  std::error_code ec;
+  std::filesystem::rename(tmp_, path_, ec);
+  if (ec) {
+    std::filesystem::remove(tmp_);
+    throw Error(Location{.file = path_.string()}, "cannot rename into place: " + ec.message());
+  }
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  MappedFile file(path, 0);
+  return std::string(file.data(), file.size());
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
+  AtomicFile out(path);
+  out.write(bytes);
+  out.commit();
+}
+
+}  // namespace lamp

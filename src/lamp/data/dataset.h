@@ -1,0 +1,101 @@
+// In-memory LaMP data: questions (samples with profiles), outputs (golds or predictions) and
+// rankings, as the official files hold them. Every string is a view into the owning object's
+// arena, so a dataset costs about the size of its text and has no per-string allocation.
+//
+// Thread-safety: read-only use from many threads is safe; building is single-threaded.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lamp/data/task.h"
+
+namespace lamp {
+
+// Append-only storage for strings; views stay valid for the arena's lifetime (moves included).
+class Arena {
+ public:
+  std::string_view store(std::string_view text);
+  // Space for `size` bytes, filled by the caller, then trimmed to `used` <= size by commit().
+  char* reserve(std::size_t size);
+  std::string_view commit(char* begin, std::size_t used);
+  std::size_t bytes() const { return total_; }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::size_t used_ = 0, capacity_ = 0, total_ = 0;
+};
+
+inline constexpr std::size_t kMaxProfileFields = 3;
+
+struct ProfileItem {
+  std::string_view id;
+  std::string_view date;  // empty when the split has no dates
+  // Values of the task's profile_fields, in the registry's order.
+  std::array<std::string_view, kMaxProfileFields> fields;
+};
+
+struct Sample {
+  std::string_view id;
+  std::string_view input;
+  std::size_t profile_begin = 0;  // index into Questions::items()
+  std::size_t profile_size = 0;
+};
+
+class Questions {
+ public:
+  Questions(const TaskSpec& task, Arena arena, std::vector<Sample> samples,
+            std::vector<ProfileItem> items, bool has_dates)
+      : task_(&task),
+        arena_(std::move(arena)),
+        samples_(std::move(samples)),
+        items_(std::move(items)),
+        has_dates_(has_dates) {}
+
+  const TaskSpec& task() const { return *task_; }
+  std::span<const Sample> samples() const { return samples_; }
+  std::span<const ProfileItem> items() const { return items_; }
+  std::span<const ProfileItem> profile(const Sample& sample) const {
+    return std::span(items_).subspan(sample.profile_begin, sample.profile_size);
+  }
+  std::size_t size() const { return samples_.size(); }
+  // True when the profile items carry a "date" (time-based splits).
+  bool has_dates() const { return has_dates_; }
+  std::size_t text_bytes() const { return arena_.bytes(); }
+
+ private:
+  const TaskSpec* task_;
+  Arena arena_;
+  std::vector<Sample> samples_;
+  std::vector<ProfileItem> items_;
+  bool has_dates_;
+};
+
+struct Output {
+  std::string_view id;
+  std::string_view output;
+};
+
+// An outputs file: {"task": "LaMP_N", "golds": [{"id", "output"}]} or a bare list of records.
+struct Outputs {
+  std::string task;  // empty for a bare list
+  std::vector<Output> records;
+  Arena arena;
+};
+
+// A ranking file: {"<sample id>": ["<profile id>", ... best first]} in file order.
+struct Ranking {
+  struct Entry {
+    std::string_view sample_id;
+    std::vector<std::string_view> profile_ids;
+  };
+  std::vector<Entry> entries;
+  Arena arena;
+};
+
+}  // namespace lamp

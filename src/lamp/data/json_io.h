@@ -1,0 +1,44 @@
+// Reading and writing the official LaMP JSON files (formats: shared spec, "Data files").
+//
+// Readers memory-map the file and parse it with simdjson On-Demand in one pass, copying each
+// string once into the result's arena and handing already-parsed pages back to the kernel, so a
+// file costs about its size in memory. Every problem is a lamp::Error naming the file, the
+// record (index and id) and the field: not JSON (with byte offset), wrong type, missing field,
+// empty profile, duplicate sample or profile ids.
+//
+// Writers stream through an AtomicFile: the target appears complete or not at all.
+#pragma once
+
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "lamp/data/dataset.h"
+#include "lamp/data/task.h"
+
+namespace lamp {
+
+// Reads a questions file. With task == nullptr the task is recognised from the first sample's
+// input (the registry's input templates); a file it cannot recognise is an error asking for one.
+Questions read_questions(const std::filesystem::path& path, const TaskSpec* task);
+
+// Reads an outputs file (golds or predictions): the official object or a bare list of records.
+// "output" may be a string or a number (kept as its JSON text, as str() of it would be close
+// enough for every metric). Duplicate ids are kept; the metrics decide (the last one wins).
+Outputs read_outputs(const std::filesystem::path& path);
+// The same from bytes already in memory; `name` is used in error messages.
+Outputs parse_outputs(std::string_view json, const std::string& name);
+
+Ranking read_ranking(const std::filesystem::path& path);
+
+// Which registry task this input text was made from, by its template's fixed prefix; nullptr
+// when none matches.
+const TaskSpec* recognise_task(std::string_view input);
+
+void write_questions(const std::filesystem::path& path, const Questions& questions);
+void write_outputs(const std::filesystem::path& path, std::string_view task_eval_name,
+                   std::span<const Output> records);
+void write_ranking(const std::filesystem::path& path, const Ranking& ranking);
+
+}  // namespace lamp

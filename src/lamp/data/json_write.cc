@@ -1,0 +1,58 @@
+#include "lamp/core/files.h"
+#include "lamp/core/json_writer.h"
+#include "lamp/data/json_io.h"
+
+namespace lamp {
+
+void write_questions(const std::filesystem::path& path, const Questions& questions) {
+  const TaskSpec& task = questions.task();
+  AtomicFile file(path);
+  JsonWriter w(file);
+  w.begin_array();
+  for (const Sample& sample : questions.samples()) {
+    w.begin_object().key("id").value(sample.id).key("input").value(sample.input);
+    w.key("profile").begin_array();
+    for (const ProfileItem& item : questions.profile(sample)) {
+      w.begin_object();
+      for (std::size_t i = 0; i < task.profile_fields.size(); ++i) {
+        w.key(task.profile_fields[i]).value(item.fields[i]);
+      }
+      w.key("id").value(item.id);
+      if (questions.has_dates()) w.key("date").value(item.date);
+      w.end_object();
+    }
+    w.end_array().end_object();
+  }
+  w.end_array();
+  w.flush();
+  file.commit();
+}
+
+void write_outputs(const std::filesystem::path& path, std::string_view task_eval_name,
+                   std::span<const Output> records) {
+  AtomicFile file(path);
+  JsonWriter w(file, 4);
+  w.begin_object().key("task").value(task_eval_name).key("golds").begin_array();
+  for (const Output& record : records) {
+    w.begin_object().key("id").value(record.id).key("output").value(record.output).end_object();
+  }
+  w.end_array().end_object();
+  w.flush();
+  file.commit();
+}
+
+void write_ranking(const std::filesystem::path& path, const Ranking& ranking) {
+  AtomicFile file(path);
+  JsonWriter w(file);
+  w.begin_object();
+  for (const Ranking::Entry& entry : ranking.entries) {
+    w.key(entry.sample_id).begin_array();
+    for (std::string_view id : entry.profile_ids) w.value(id);
+    w.end_array();
+  }
+  w.end_object();
+  w.flush();
+  file.commit();
+}
+
+}  // namespace lamp

@@ -1,0 +1,56 @@
+// The task registry: everything lamp knows about a LaMP task is one row of one table (fields,
+// query rule, input template, labels, metric). Code never branches on a task's name; it reads
+// the row. LaMP-2 is movie tagging; the older news-categorisation LaMP-2 is "LaMP-2N".
+//
+// Thread-safety: the table is immutable after static initialisation.
+#pragma once
+
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace lamp {
+
+enum class MetricKind {
+  kClassification,  // accuracy and macro F1 over `labels`
+  kRating,          // MAE and RMSE of float ratings 1..5
+  kGeneration,      // ROUGE-1 and ROUGE-L F-measure
+};
+
+// How rank_profiles.py cuts the query (phi_q) out of a sample's input.
+enum class QueryRule {
+  kAfterMarker,       // the text after the first `query_marker`, stripped
+  kQuotedReferences,  // LaMP-1: the 2nd and 3rd double-quoted strings joined by a space
+};
+
+struct TaskSpec {
+  std::string_view name;       // "LaMP-1": training and ranking scripts' spelling
+  std::string_view eval_name;  // "LaMP_1": the "task" value in outputs files
+  std::string_view title;      // "citation identification"
+  // Fields every profile item carries besides "id" (and "date" in time-based splits).
+  std::vector<std::string_view> profile_fields;
+  // Profile fields joined by one space to make a retrieval document (a corpus item).
+  std::vector<std::string_view> corpus_fields;
+  QueryRule query_rule;
+  std::string_view query_marker;  // for kAfterMarker, e.g. "article:"
+  // The official input text with "{}" for each variable part, in order.
+  std::string_view input_template;
+  // Classification labels in the official order (their index is the class id).
+  std::vector<std::string_view> labels;
+  MetricKind metric;
+  // The profile field that holds what the task's output is for a past item ("tag", "score",
+  // "title"); empty where the profile has no such field (LaMP-1, LaMP-7).
+  std::string_view target_field;
+};
+
+// All tasks: LaMP-1 .. LaMP-7, then LaMP-2N.
+std::span<const TaskSpec> all_tasks();
+
+// Finds a task by "LaMP-N" or "LaMP_N" (any case; "LaMP-2N" for the news version). Throws
+// lamp::Error listing the known names when there is none.
+const TaskSpec& find_task(std::string_view name);
+
+// Index of `field` in task.profile_fields, or -1.
+int profile_field_index(const TaskSpec& task, std::string_view field);
+
+}  // namespace lamp
