@@ -83,7 +83,8 @@ struct Output {
 
 // An outputs file: {"task": "LaMP_N", "golds": [{"id", "output"}]} or a bare list of records.
 struct Outputs {
-  std::string task;  // empty for a bare list
+  std::string source;  // the file (or zip entry) it was read from, for messages
+  std::string task;    // empty for a bare list
   std::vector<Output> records;
   Arena arena;
 };

@@ -310,6 +310,7 @@ Outputs parse_outputs(std::string_view json, const std::string& name) {
   simdjson::padded_string padded(json);
   Cursor cursor{.file = name};
   Outputs outputs;
+  outputs.source = name;
   parse_document(padded.data(), padded.size(), padded.size() + simdjson::SIMDJSON_PADDING, cursor,
                  [&](od::document& doc) {
     auto read_records = [&](od::array records) {

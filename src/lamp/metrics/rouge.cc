@@ -1,1 +1,152 @@
-// placeholder
+#include "lamp/metrics/rouge.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <string>
+#include <unordered_map>
+
+#include "lamp/text/python_str.h"
+#include "lamp/text/rouge_tokenizer.h"
+
+namespace lamp {
+namespace {
+
+double fmeasure(double precision, double recall) {
+  return precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+}
+
+// Maps token strings to small integers so comparisons in the LCS table are integer compares.
+class Vocabulary {
+ public:
+  void encode(const std::vector<std::string>& tokens, std::vector<std::uint32_t>& ids) {
+    ids.clear();
+    for (const std::string& token : tokens) {
+      auto [it, inserted] = ids_.try_emplace(token, static_cast<std::uint32_t>(ids_.size()));
+      ids.push_back(it->second);
+    }
+  }
+
+ private:
+  std::unordered_map<std::string, std::uint32_t> ids_;
+};
+
+// Scratch space reused across examples.
+struct Workspace {
+  Vocabulary vocabulary;
+  std::vector<std::string> tokens;
+  std::vector<std::uint32_t> pred, ref, pred_sorted, ref_sorted;
+  std::vector<std::uint32_t> lcs_row;
+};
+
+RougeF score_ids(Workspace& w) {
+  const std::size_t np = w.pred.size(), nr = w.ref.size();
+  if (np == 0 || nr == 0) return {};
+  // Unigram overlap: a merge of the two sorted id lists counts min(count_p, count_r) per id.
+  w.pred_sorted.assign(w.pred.begin(), w.pred.end());
+  w.ref_sorted.assign(w.ref.begin(), w.ref.end());
+  std::sort(w.pred_sorted.begin(), w.pred_sorted.end());
+  std::sort(w.ref_sorted.begin(), w.ref_sorted.end());
+  std::size_t overlap = 0;
+  for (std::size_t i = 0, j = 0; i < np && j < nr;) {
+    if (w.pred_sorted[i] < w.ref_sorted[j]) {
+      ++i;
+    } else if (w.ref_sorted[j] < w.pred_sorted[i]) {
+      ++j;
+    } else {
+      ++overlap, ++i, ++j;
+    }
+  }
+  // LCS length with one rolling row over the prediction.
+  w.lcs_row.assign(np + 1, 0);
+  for (std::size_t r = 0; r < nr; ++r) {
+    std::uint32_t diagonal = 0;  // row[r-1][c-1]
+    for (std::size_t c = 1; c <= np; ++c) {
+      std::uint32_t above = w.lcs_row[c];
+      w.lcs_row[c] = w.ref[r] == w.pred[c - 1] ? diagonal + 1 : std::max(above, w.lcs_row[c - 1]);
+      diagonal = above;
+    }
+  }
+  double lcs = w.lcs_row[np];
+  RougeF f;
+  f.rouge1 = fmeasure(overlap / static_cast<double>(np), overlap / static_cast<double>(nr));
+  f.rougeL = fmeasure(lcs / static_cast<double>(np), lcs / static_cast<double>(nr));
+  return f;
+}
+
+RougeF score_pair(std::string_view prediction, std::string_view reference, Workspace& w) {
+  text::rouge_tokenize(prediction, w.tokens);
+  w.vocabulary.encode(w.tokens, w.pred);
+  text::rouge_tokenize(reference, w.tokens);
+  w.vocabulary.encode(w.tokens, w.ref);
+  return score_ids(w);
+}
+
+// numpy.percentile(values, q) with the default linear interpolation; `sorted` is ascending.
+double percentile(const std::vector<double>& sorted, double q) {
+  double position = q / 100.0 * static_cast<double>(sorted.size() - 1);
+  std::size_t lower = static_cast<std::size_t>(std::floor(position));
+  std::size_t upper = std::min(lower + 1, sorted.size() - 1);
+  double fraction = position - static_cast<double>(lower);
+  return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction;
+}
+
+// splitmix64: small, fast, and the same sequence on every platform.
+std::uint64_t next_random(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+RougeF rouge(std::string_view prediction, std::string_view reference) {
+  Workspace w;
+  return score_pair(prediction, reference, w);
+}
+
+Interval bootstrap_mean(std::span<const double> values, const BootstrapOptions& options) {
+  if (options.resamples <= 0 || values.empty()) return {};
+  const std::size_t n = values.size();
+  std::uint64_t state = options.seed;
+  std::vector<double> means;
+  means.reserve(static_cast<std::size_t>(options.resamples));
+  for (int r = 0; r < options.resamples; ++r) {
+    double sum = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      // Multiply-shift maps the top 32 random bits onto [0, n) without a division (n < 2^32).
+      auto index = static_cast<std::size_t>(((next_random(state) >> 32) * n) >> 32);
+      sum += values[index];
+    }
+    means.push_back(sum / static_cast<double>(n));
+  }
+  std::sort(means.begin(), means.end());
+  return {percentile(means, 2.5), percentile(means, 50), percentile(means, 97.5)};
+}
+
+RougeScores score_rouge(std::span<const ScoredPair> pairs, const BootstrapOptions& bootstrap) {
+  RougeScores scores;
+  Workspace w;
+  std::vector<double> f1, fl;
+  f1.reserve(pairs.size());
+  fl.reserve(pairs.size());
+  for (const ScoredPair& pair : pairs) {
+    RougeF f = score_pair(text::py_strip(pair.prediction), text::py_strip(pair.gold), w);
+    scores.per_example.push_back(f);
+    f1.push_back(f.rouge1);
+    fl.push_back(f.rougeL);
+  }
+  double sum1 = 0, sumL = 0;
+  for (std::size_t i = 0; i < f1.size(); ++i) sum1 += f1[i], sumL += fl[i];
+  if (!pairs.empty()) {
+    scores.mean = {sum1 / static_cast<double>(pairs.size()),
+                   sumL / static_cast<double>(pairs.size())};
+  }
+  scores.rouge1_interval = bootstrap_mean(f1, bootstrap);
+  // The same seed draws the same resamples for both metrics: a paired bootstrap.
+  scores.rougeL_interval = bootstrap_mean(fl, bootstrap);
+  return scores;
+}
+
+}  // namespace lamp
