@@ -131,6 +131,10 @@ std::string_view scalar(od::value value, Arena& arena, const Cursor& cursor) {
     while (!token.empty() && std::strchr(" \t\r\n", token.back()) != nullptr) token.remove_suffix(1);
     return arena.store(token);
   }
+  // Malformed atoms ("tru", "nul") look like booleans and nulls until parsed: parse them so
+  // they are reported as invalid JSON with a byte offset, not as a wrong type.
+  if (type == od::json_type::boolean) (void)bool(value.get_bool());
+  if (type == od::json_type::null) (void)bool(value.is_null());
   cursor.fail(fmt::format("expected a string, found {}", type_name(type)));
 }
 

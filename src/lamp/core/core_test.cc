@@ -1,0 +1,87 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "lamp/core/error.h"
+#include "lamp/core/files.h"
+#include "lamp/core/json_writer.h"
+
+namespace lamp {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path temp_dir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("lamp_core_" + std::to_string(::getpid()) + name);
+  fs::create_directories(dir);
+  return dir;
+}
+
+TEST(Error, MessageNamesFileRecordAndField) {
+  Error e(Location{.file = "q.json", .record = 3, .record_id = "x", .field = "profile[0].text"},
+          "expected a string");
+  EXPECT_STREQ(e.what(), "q.json: record 3 (id \"x\"): field \"profile[0].text\": expected a string");
+  EXPECT_EQ(e.message(), "expected a string");
+  EXPECT_STREQ(Error(Location{.file = "a", .byte_offset = 7}, "bad").what(), "a: byte 7: bad");
+}
+
+TEST(MappedFile, PaddingIsReadableZerosEvenAtAPageBoundary) {
+  fs::path dir = temp_dir("map");
+  std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::string content(page, 'x');  // ends exactly on a page boundary
+  std::ofstream(dir / "f", std::ios::binary) << content;
+  MappedFile file(dir / "f", 64);
+  ASSERT_EQ(file.size(), page);
+  EXPECT_EQ(std::string(file.data(), file.size()), content);
+  for (std::size_t i = 0; i < 64; ++i) EXPECT_EQ(file.data()[page + i], 0);
+  file.release_before(file.data() + page);  // pages come back from disk when touched again
+  EXPECT_EQ(file.data()[0], 'x');
+  MappedFile empty((std::ofstream(dir / "e").close(), dir / "e"), 16);
+  EXPECT_EQ(empty.size(), 0u);
+  EXPECT_EQ(empty.data()[0], 0);
+  EXPECT_THROW(MappedFile(dir / "missing", 0), Error);
+  EXPECT_THROW(MappedFile(dir, 0), Error);
+  fs::remove_all(dir);
+}
+
+TEST(AtomicFile, TargetAppearsOnlyOnCommit) {
+  fs::path dir = temp_dir("atomic");
+  fs::path target = dir / "out.json";
+  std::ofstream(target) << "old";
+  {
+    AtomicFile file(target);
+    file.write("new content");
+    EXPECT_EQ(read_file(target), "old");  // not replaced before commit
+  }  // destroyed uncommitted: as if an exception unwound
+  EXPECT_EQ(read_file(target), "old");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+  write_file_atomic(target, "new");
+  EXPECT_EQ(read_file(target), "new");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+  EXPECT_THROW(write_file_atomic(dir / "missing_dir" / "x", "y"), Error);
+  fs::remove_all(dir);
+}
+
+TEST(JsonWriter, EscapesAndFormatsLikePython) {
+  JsonWriter w;
+  w.begin_object()
+      .key("s").value("q\"b\\n\n\t\x01 \xc3\xa9")
+      .key("d").value(0.1)
+      .key("i").value(1.0)
+      .key("n").value(std::int64_t{-3})
+      .key("b").value(true)
+      .key("a").begin_array().value("x").value(2.5e-10).end_array()
+      .key("e").begin_object().end_object()
+      .end_object();
+  EXPECT_EQ(w.str(), R"({"s": "q\"b\\n\n\t\u0001 )" "\xc3\xa9" R"(", "d": 0.1, "i": 1.0, "n": -3, "b": true, "a": ["x", 2.5e-10], "e": {}})");
+  JsonWriter pretty(2);
+  pretty.begin_object().key("a").begin_array().value("x").end_array().end_object();
+  EXPECT_EQ(pretty.str(), "{\n  \"a\": [\n    \"x\"\n  ]\n}");
+  EXPECT_EQ(format_double(0.6315358952830477), "0.6315358952830477");
+  EXPECT_EQ(format_double(2.0), "2.0");
+}
+
+}  // namespace
+}  // namespace lamp
