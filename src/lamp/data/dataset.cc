@@ -9,7 +9,8 @@ namespace lamp {
 char* Arena::reserve(std::size_t size) {
   if (capacity_ - used_ < size) {
     std::size_t block = std::max<std::size_t>(size, 4u << 20);
-    blocks_.push_back(std::make_unique<char[]>(block));
+    // Not make_unique: it would zero every block before it is overwritten.
+    blocks_.push_back(std::unique_ptr<char[]>(new char[block]));
     used_ = 0;
     capacity_ = block;
   }

@@ -127,10 +127,22 @@ TEST(Rouge, MeanIsExactAndBootstrapIsSeededAndBracketsIt) {
 
 TEST(Bootstrap, ConstantValuesGiveADegenerateInterval) {
   std::vector<double> v(50, 0.25);
-  Interval i = bootstrap_mean(v, {.resamples = 200, .seed = 1});
+  const std::span<const double> columns[] = {v};
+  Interval i = bootstrap_means(columns, {.resamples = 200, .seed = 1})[0];
   EXPECT_DOUBLE_EQ(i.low, 0.25);
   EXPECT_DOUBLE_EQ(i.high, 0.25);
-  EXPECT_EQ(bootstrap_mean(v, {.resamples = 0}).mid, 0.0);
+  EXPECT_EQ(bootstrap_means(columns, {.resamples = 0})[0].mid, 0.0);
+}
+
+TEST(Bootstrap, ResamplesArePairedAcrossColumns) {
+  // Identical columns must give identical intervals: every resample draws the same examples.
+  std::vector<double> a = {0, 1, 0.5, 0.2, 0.9, 0.4}, b = a;
+  const std::span<const double> columns[] = {a, b};
+  std::vector<Interval> i = bootstrap_means(columns, {.resamples = 100, .seed = 2});
+  EXPECT_EQ(i[0].low, i[1].low);
+  EXPECT_EQ(i[0].mid, i[1].mid);
+  EXPECT_EQ(i[0].high, i[1].high);
+  EXPECT_LT(i[0].low, i[0].high);
 }
 
 Outputs outputs(const std::string& json) { return parse_outputs(json, "test.json"); }

@@ -106,23 +106,29 @@ RougeF rouge(std::string_view prediction, std::string_view reference) {
   return score_pair(prediction, reference, w);
 }
 
-Interval bootstrap_mean(std::span<const double> values, const BootstrapOptions& options) {
-  if (options.resamples <= 0 || values.empty()) return {};
-  const std::size_t n = values.size();
+std::vector<Interval> bootstrap_means(std::span<const std::span<const double>> columns,
+                                      const BootstrapOptions& options) {
+  std::vector<Interval> intervals(columns.size());
+  if (options.resamples <= 0 || columns.empty() || columns[0].empty()) return intervals;
+  const std::size_t n = columns[0].size(), k = columns.size();
+  for (std::span<const double> column : columns) assert(column.size() == n);
   std::uint64_t state = options.seed;
-  std::vector<double> means;
-  means.reserve(static_cast<std::size_t>(options.resamples));
+  std::vector<std::vector<double>> means(k);
+  std::vector<double> sums(k);
   for (int r = 0; r < options.resamples; ++r) {
-    double sum = 0;
+    std::fill(sums.begin(), sums.end(), 0.0);
     for (std::size_t i = 0; i < n; ++i) {
       // Multiply-shift maps the top 32 random bits onto [0, n) without a division (n < 2^32).
       auto index = static_cast<std::size_t>(((next_random(state) >> 32) * n) >> 32);
-      sum += values[index];
+      for (std::size_t c = 0; c < k; ++c) sums[c] += columns[c][index];
     }
-    means.push_back(sum / static_cast<double>(n));
+    for (std::size_t c = 0; c < k; ++c) means[c].push_back(sums[c] / static_cast<double>(n));
   }
-  std::sort(means.begin(), means.end());
-  return {percentile(means, 2.5), percentile(means, 50), percentile(means, 97.5)};
+  for (std::size_t c = 0; c < k; ++c) {
+    std::sort(means[c].begin(), means[c].end());
+    intervals[c] = {percentile(means[c], 2.5), percentile(means[c], 50), percentile(means[c], 97.5)};
+  }
+  return intervals;
 }
 
 RougeScores score_rouge(std::span<const ScoredPair> pairs, const BootstrapOptions& bootstrap) {
@@ -143,9 +149,10 @@ RougeScores score_rouge(std::span<const ScoredPair> pairs, const BootstrapOption
     scores.mean = {sum1 / static_cast<double>(pairs.size()),
                    sumL / static_cast<double>(pairs.size())};
   }
-  scores.rouge1_interval = bootstrap_mean(f1, bootstrap);
-  // The same seed draws the same resamples for both metrics: a paired bootstrap.
-  scores.rougeL_interval = bootstrap_mean(fl, bootstrap);
+  const std::span<const double> columns[] = {f1, fl};
+  std::vector<Interval> intervals = bootstrap_means(columns, bootstrap);
+  scores.rouge1_interval = intervals[0];
+  scores.rougeL_interval = intervals[1];
   return scores;
 }
 

@@ -40,8 +40,11 @@ struct RougeScores {
 // Predictions and golds are str.strip()ped first, as the official code does.
 RougeScores score_rouge(std::span<const ScoredPair> pairs, const BootstrapOptions& bootstrap);
 
-// Percentile bootstrap of the mean of `values`: `resamples` draws of n with replacement from a
-// seeded generator; numpy's linear-interpolation percentiles at 2.5, 50 and 97.5.
-Interval bootstrap_mean(std::span<const double> values, const BootstrapOptions& options);
+// Percentile bootstrap of the means of equally long columns of values, paired (every resample
+// draws the same examples for every column): `resamples` draws of n with replacement from a
+// seeded generator; numpy's linear-interpolation percentiles at 2.5, 50 and 97.5. One interval
+// per column.
+std::vector<Interval> bootstrap_means(std::span<const std::span<const double>> columns,
+                                      const BootstrapOptions& options);
 
 }  // namespace lamp
