@@ -14,6 +14,7 @@ const std::vector<TaskSpec>& table() {
   static const std::vector<TaskSpec> tasks = {
       {.name = "LaMP-1",
        .eval_name = "LaMP_1",
+       .download_folder = "LaMP_1",
        .title = "personalized citation identification",
        .profile_fields = {"title", "abstract"},
        .corpus_fields = {"title", "abstract"},
@@ -25,6 +26,7 @@ const std::vector<TaskSpec>& table() {
        .metric = MetricKind::kClassification},
       {.name = "LaMP-2",
        .eval_name = "LaMP_2",
+       .download_folder = "LaMP_2/new",
        .title = "personalized movie tagging",
        .profile_fields = {"description", "tag"},
        .corpus_fields = {"description"},
@@ -42,6 +44,7 @@ const std::vector<TaskSpec>& table() {
        .target_field = "tag"},
       {.name = "LaMP-3",
        .eval_name = "LaMP_3",
+       .download_folder = "LaMP_3",
        .title = "personalized product rating",
        .profile_fields = {"text", "score"},
        .corpus_fields = {"text"},
@@ -54,6 +57,7 @@ const std::vector<TaskSpec>& table() {
        .target_field = "score"},
       {.name = "LaMP-4",
        .eval_name = "LaMP_4",
+       .download_folder = "LaMP_4",
        .title = "personalized news headline generation",
        .profile_fields = {"title", "text"},
        .corpus_fields = {"title", "text"},
@@ -64,6 +68,7 @@ const std::vector<TaskSpec>& table() {
        .target_field = "title"},
       {.name = "LaMP-5",
        .eval_name = "LaMP_5",
+       .download_folder = "LaMP_5",
        .title = "personalized scholarly title generation",
        .profile_fields = {"title", "abstract"},
        .corpus_fields = {"title", "abstract"},
@@ -74,6 +79,10 @@ const std::vector<TaskSpec>& table() {
        .target_field = "title"},
       {.name = "LaMP-6",
        .eval_name = "LaMP_6",
+       .not_downloadable =
+           "LaMP-6 (email subject generation) is built from the private Avocado Research Email "
+           "Collection, so it cannot be downloaded: obtain the Avocado corpus from the LDC "
+           "(LDC2015T03) and build the dataset from those files with the LaMP authors' scripts",
        .title = "personalized email subject generation",
        .profile_fields = {"title", "text"},
        .corpus_fields = {"text"},
@@ -84,6 +93,7 @@ const std::vector<TaskSpec>& table() {
        .target_field = "title"},
       {.name = "LaMP-7",
        .eval_name = "LaMP_7",
+       .download_folder = "LaMP_7",
        .title = "personalized tweet paraphrasing",
        .profile_fields = {"text"},
        .corpus_fields = {"text"},
@@ -95,6 +105,9 @@ const std::vector<TaskSpec>& table() {
       // The first release's LaMP-2: news categorisation. Its outputs files also say "LaMP_2".
       {.name = "LaMP-2N",
        .eval_name = "LaMP_2",
+       .not_downloadable =
+           "LaMP-2N (the first release's news categorisation) is no longer on the server, which "
+           "now holds movie tagging as LaMP-2: use a copy of the old files",
        .title = "personalized news categorization",
        .profile_fields = {"title", "text", "category"},
        .corpus_fields = {"title", "text"},

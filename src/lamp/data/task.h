@@ -26,6 +26,10 @@ enum class QueryRule {
 struct TaskSpec {
   std::string_view name;       // "LaMP-1": training and ranking scripts' spelling
   std::string_view eval_name;  // "LaMP_1": the "task" value in outputs files
+  // The dataset's folder on the LaMP download server, under the base URL ("LaMP_2/new"); empty
+  // when the data cannot be downloaded, and then `not_downloadable` says where it comes from.
+  std::string_view download_folder;
+  std::string_view not_downloadable;
   std::string_view title;      // "citation identification"
   // Fields every profile item carries besides "id" (and "date" in time-based splits).
   std::vector<std::string_view> profile_fields;

@@ -1,0 +1,97 @@
+// Downloading the official LaMP data files ("lamp data fetch") with libcurl.
+//
+// A dataset is one (task, split, part): its questions file and, except for the test part (whose
+// golds are hidden), its outputs file, laid out on the server as
+//   {base}/[time/]LaMP_N/[new/]{part}/{part}_{questions,outputs}.json
+// ("new/" holds LaMP-2's movie tagging). Each file is saved under its official name in the target
+// directory, by way of "NAME.part":
+//  - an existing .part is resumed with an HTTP Range request; a server that ignores the range
+//    (200) restarts it from zero, one that answers 416 (nothing left) means it is complete;
+//  - connection failures, cut transfers and 5xx answers are retried with a short backoff,
+//    resuming from what arrived, up to DownloadOptions::max_attempts;
+//  - the finished file is validated with lamp's own readers before it is renamed into place, so
+//    the official name only ever holds a complete, valid file; an invalid download is deleted so
+//    a re-run starts clean;
+//  - a final file that is already there and valid is kept without touching the network.
+// LaMP-6 (private Avocado e-mails) and LaMP-2N (the first release's news task) are not on the
+// server: asking for them is a lamp::Error saying so. Every failure is a lamp::Error naming the
+// URL or file.
+//
+// Thread-safety: distinct calls may run on distinct threads if they write distinct files.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lamp/data/task.h"
+
+namespace lamp {
+
+inline constexpr std::string_view kDefaultDataUrl = "https://ciir.cs.umass.edu/downloads/LaMP";
+
+enum class Split { kUser, kTime };
+enum class Part { kTrain, kDev, kTest };
+
+std::string_view split_name(Split split);  // "user", "time"
+std::string_view part_name(Part part);     // "train", "dev", "test"
+
+// One file of a dataset: where it is on the server and its official local name.
+struct RemoteFile {
+  std::string url;
+  std::string name;   // "dev_questions.json"
+  bool is_questions;  // a questions file; otherwise an outputs (golds) file
+};
+
+// The server's base URL: `flag` when non-empty, else $LAMP_DATA_URL when set and non-empty,
+// else kDefaultDataUrl; trailing slashes removed.
+std::string resolve_base_url(std::string_view flag);
+
+// The files of one dataset, questions first. Throws lamp::Error for tasks that cannot be
+// downloaded (LaMP-6, LaMP-2N), explaining where their data comes from instead.
+std::vector<RemoteFile> dataset_files(const TaskSpec& task, Split split, Part part,
+                                      std::string_view base_url);
+
+struct DownloadOptions {
+  int max_attempts = 3;
+  std::chrono::milliseconds backoff{1000};  // before the 2nd attempt; doubles after each
+  long connect_timeout_s = 30;
+  // A transfer that receives nothing for this long fails (and is retried): stalls end.
+  long stall_timeout_s = 60;
+  // Where to say what happened, one line per file; nullptr: silent.
+  std::FILE* log = nullptr;
+  // Redraw a one-line progress meter on `log` while downloading (for a terminal).
+  bool live_progress = false;
+};
+
+struct DownloadResult {
+  std::uint64_t size = 0;      // bytes in the file now
+  std::uint64_t received = 0;  // bytes this call transferred
+  bool resumed = false;        // some bytes were already there and kept
+};
+
+// Downloads `url` (http or https) into `path`, resuming from the bytes `path` already holds and
+// retrying as described above; on return `path` holds the whole resource, flushed to disk. On
+// failure the bytes received so far stay in `path` for a later resume (an empty file is removed).
+// Callers coordinate: two downloads into one path at once corrupt it.
+DownloadResult download_file(const std::string& url, const std::filesystem::path& path,
+                             const DownloadOptions& options);
+
+struct FetchRequest {
+  const TaskSpec* task = nullptr;  // required
+  Split split = Split::kUser;
+  Part part = Part::kTrain;
+  std::filesystem::path dir;  // created when missing
+  std::string base_url;       // empty: resolve_base_url("")
+  DownloadOptions download;
+};
+
+// Fetches one dataset into request.dir; returns the paths of its files (present or downloaded),
+// questions first.
+std::vector<std::filesystem::path> fetch_dataset(const FetchRequest& request);
+
+}  // namespace lamp
