@@ -56,9 +56,9 @@ int main(int argc, char** argv) {
     ::getrusage(RUSAGE_SELF, &usage);
     double peak_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;
     double file_mb = static_cast<double>(bytes) / (1024.0 * 1024.0);
-    std::printf("file: %.1f MiB, %zu samples, %zu profile items, %.1f MiB of text\n", file_mb,
+    std::printf("file: %.1f MiB, %zu samples, %zu profile items, %.1f MiB of text copied\n", file_mb,
                 questions.size(), questions.items().size(),
-                static_cast<double>(questions.text_bytes()) / (1024.0 * 1024.0));
+                static_cast<double>(questions.copied_bytes()) / (1024.0 * 1024.0));
     std::printf("read bytes (cat): %.3f s (%.0f MiB/s)\n", cat_s, file_mb / cat_s);
     std::printf("lamp read_questions: %.3f s (%.0f MiB/s)\n", read_s, file_mb / read_s);
     std::printf("ratio: read_questions takes %.2fx the time of reading the bytes\n", read_s / cat_s);

@@ -1,6 +1,7 @@
 // In-memory LaMP data: questions (samples with profiles), outputs (golds or predictions) and
 // rankings, as the official files hold them. Every string is a view into the owning object's
-// arena, so a dataset costs about the size of its text and has no per-string allocation.
+// arena or into the file it was read from (kept mapped by the object), so a dataset costs about
+// the size of its text and has no per-string allocation.
 //
 // Thread-safety: read-only use from many threads is safe; building is single-threaded.
 #pragma once
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lamp/core/files.h"
 #include "lamp/data/task.h"
 
 namespace lamp {
@@ -27,7 +29,10 @@ class Arena {
   std::size_t bytes() const { return total_; }
 
  private:
-  std::vector<std::unique_ptr<char[]>> blocks_;
+  struct Free {
+    void operator()(char* p) const;
+  };
+  std::vector<std::unique_ptr<char[], Free>> blocks_;
   std::size_t used_ = 0, capacity_ = 0, total_ = 0;
 };
 
@@ -49,10 +54,13 @@ struct Sample {
 
 class Questions {
  public:
+  // `backing` is the mapped file that views not in `arena` point into, if any.
   Questions(const TaskSpec& task, Arena arena, std::vector<Sample> samples,
-            std::vector<ProfileItem> items, bool has_dates)
+            std::vector<ProfileItem> items, bool has_dates,
+            std::shared_ptr<const MappedFile> backing = nullptr)
       : task_(&task),
         arena_(std::move(arena)),
+        backing_(std::move(backing)),
         samples_(std::move(samples)),
         items_(std::move(items)),
         has_dates_(has_dates) {}
@@ -66,11 +74,13 @@ class Questions {
   std::size_t size() const { return samples_.size(); }
   // True when the profile items carry a "date" (time-based splits).
   bool has_dates() const { return has_dates_; }
-  std::size_t text_bytes() const { return arena_.bytes(); }
+  // Bytes of text lamp copied (escaped strings); the rest is read in place from the file.
+  std::size_t copied_bytes() const { return arena_.bytes(); }
 
  private:
   const TaskSpec* task_;
   Arena arena_;
+  std::shared_ptr<const MappedFile> backing_;
   std::vector<Sample> samples_;
   std::vector<ProfileItem> items_;
   bool has_dates_;

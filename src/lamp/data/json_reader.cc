@@ -1,8 +1,10 @@
 #include <fmt/format.h>
 #include <simdjson.h>
+#include <sys/mman.h>
 
 #include <cstring>
 #include <unordered_map>
+#include <algorithm>
 #include <unordered_set>
 
 #include "lamp/core/error.h"
@@ -27,19 +29,42 @@ std::string_view type_name(od::json_type type) {
   return "an unknown value";
 }
 
-// Where the parse is; turned into a Location when something goes wrong.
+// Where the parse is; turned into a Location when something goes wrong. Updating it is a few
+// assignments (it runs for every field of every record); the field path is only formatted for
+// an error.
 struct Cursor {
   std::string file;
-  const char* base = nullptr;
   std::optional<std::size_t> record;
-  std::string record_id;
-  std::string field;
+  std::string_view record_id;  // a view into the result's arena
+  std::string_view field;      // "profile"
+  std::optional<std::size_t> element;  // index inside an array field: "profile[3]"
+  std::string_view member;             // member of that element: "profile[3].text"
 
-  [[noreturn]] void fail(const std::string& message) const {
-    throw Error(Location{.file = file, .record = record, .record_id = record_id, .field = field},
-                message);
+  void at(std::string_view name, std::optional<std::size_t> index = {},
+          std::string_view member_name = {}) {
+    field = name;
+    element = index;
+    member = member_name;
   }
+  void start_record(std::size_t index) {
+    record = index;
+    record_id = {};
+    at({});
+  }
+  std::string path() const {
+    std::string out(field);
+    if (element) out += fmt::format("[{}]", *element);
+    if (!member.empty()) out += fmt::format(".{}", member);
+    return out;
+  }
+  Location location() const {
+    return Location{.file = file, .record = record, .record_id = std::string(record_id),
+                    .field = path()};
+  }
+  [[noreturn]] void fail(const std::string& message) const { throw Error(location(), message); }
 };
+
+bool is_json_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -55,11 +80,12 @@ std::string_view escaped_content(const char* begin) {
   return {begin, static_cast<std::size_t>(p - begin)};
 }
 
-// Unescapes a JSON string's content into the arena. simdjson has validated UTF-8 and string
-// boundaries, not escapes: a bad escape is reported here. Lone surrogates (which Python's json
-// accepts) become U+FFFD, since UTF-8 cannot carry them.
+// Unescapes a JSON string's content. Without escapes (nearly every string) the result is `raw`
+// itself, a view into the input; with escapes it is written into the arena. simdjson has
+// validated UTF-8 and string boundaries, not escapes: a bad escape is reported here. Lone
+// surrogates (which Python's json accepts) become U+FFFD, since UTF-8 cannot carry them.
 std::string_view unescape(std::string_view raw, Arena& arena, const Cursor& cursor) {
-  if (std::memchr(raw.data(), '\\', raw.size()) == nullptr) return arena.store(raw);
+  if (std::memchr(raw.data(), '\\', raw.size()) == nullptr) return raw;
   char* out = arena.reserve(raw.size());
   std::size_t n = 0;
   auto read_hex4 = [&](std::size_t at) -> int {
@@ -122,14 +148,13 @@ std::string_view unescape(std::string_view raw, Arena& arena, const Cursor& curs
 // A string value, or a number kept as its JSON text (ids are sometimes numbers).
 std::string_view scalar(od::value value, Arena& arena, const Cursor& cursor) {
   od::json_type type = value.type();
-  if (type == od::json_type::string) {
+  if (type == od::json_type::string || type == od::json_type::number) {
+    // The token runs to the next structural character: drop the whitespace before it, and
+    // for a string the quotes (no scan over the string itself).
     std::string_view token = value.raw_json_token();
-    return unescape(escaped_content(token.data() + 1), arena, cursor);
-  }
-  if (type == od::json_type::number) {
-    std::string_view token = value.raw_json_token();
-    while (!token.empty() && std::strchr(" \t\r\n", token.back()) != nullptr) token.remove_suffix(1);
-    return arena.store(token);
+    while (!token.empty() && is_json_space(token.back())) token.remove_suffix(1);
+    if (type == od::json_type::number) return token;
+    return unescape(token.substr(1, token.size() - 2), arena, cursor);
   }
   // Malformed atoms ("tru", "nul") look like booleans and nulls until parsed: parse them so
   // they are reported as invalid JSON with a byte offset, not as a wrong type.
@@ -161,17 +186,35 @@ void parse_document(const char* data, std::size_t size, std::size_t capacity, Cu
                     Parse&& parse) {
   od::parser parser;
   od::document doc;
-  cursor.base = data;
   try {
     doc = parser.iterate(simdjson::padded_string_view(data, size, capacity));
     parse(doc);
   } catch (const simdjson::simdjson_error& e) {
-    Location where{.file = cursor.file, .record = cursor.record, .record_id = cursor.record_id,
-                   .field = cursor.field};
+    Location where = cursor.location();
     auto location = doc.current_location();
     if (!location.error()) where.byte_offset = static_cast<std::size_t>(location.value() - data);
     throw Error(where, fmt::format("not valid JSON ({})", simdjson::error_message(e.error())));
   }
+}
+
+// Asks for transparent huge pages over the 2 MB-aligned part of a large allocation, cutting
+// its page faults 512-fold (faults are the main cost of filling fresh memory on a VM).
+void advise_huge_pages(void* data, std::size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  constexpr std::uintptr_t kHuge = 2u << 20;
+  auto begin = (reinterpret_cast<std::uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+  auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(kHuge - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#endif
+}
+
+// Copies `json` into the arena followed by simdjson's zero padding, so views into it (which the
+// parse hands out) live as long as the arena.
+std::string_view store_padded(std::string_view json, Arena& arena) {
+  char* p = arena.reserve(json.size() + simdjson::SIMDJSON_PADDING);
+  std::memcpy(p, json.data(), json.size());
+  std::memset(p + json.size(), 0, simdjson::SIMDJSON_PADDING);
+  return arena.commit(p, json.size() + simdjson::SIMDJSON_PADDING).substr(0, json.size());
 }
 
 }  // namespace
@@ -190,17 +233,22 @@ const TaskSpec* recognise_task(std::string_view input) {
 }
 
 Questions read_questions(const std::filesystem::path& path, const TaskSpec* task) {
-  MappedFile file(path, simdjson::SIMDJSON_PADDING);
+  auto mapped = std::make_shared<MappedFile>(path, simdjson::SIMDJSON_PADDING);
+  MappedFile& file = *mapped;
   Cursor cursor{.file = path.string()};
   Arena arena;
   std::vector<Sample> samples;
   std::vector<ProfileItem> items;
   bool has_dates = false;
   std::unordered_map<std::string_view, std::size_t> sample_index;
-  std::unordered_set<std::string_view> profile_ids;
+  std::vector<std::pair<std::size_t, std::size_t>> id_hashes;  // scratch: (hash, item index)
+  // Untouched capacity costs address space, not memory: reserving for the smallest plausible
+  // items (32 bytes of JSON each) saves regrowing a vector of millions of items.
+  items.reserve(file.size() / 32);
+  advise_huge_pages(items.data(), items.capacity() * sizeof(ProfileItem));
 
   auto read_item = [&](od::value value, std::size_t position) {
-    cursor.field = fmt::format("profile[{}]", position);
+    cursor.at("profile", position);
     od::object object = object_of(value, cursor, "a profile item");
     ProfileItem item;
     unsigned seen = 0;  // bit i: profile_fields[i]; bit 31: id
@@ -208,17 +256,17 @@ Questions read_questions(const std::filesystem::path& path, const TaskSpec* task
     for (od::field field : object) {
       od::raw_json_string key = field.key();
       if (key == "id") {
-        cursor.field = fmt::format("profile[{}].id", position);
+        cursor.at("profile", position, "id");
         item.id = scalar(field.value(), arena, cursor);
         seen |= 1u << 31;
       } else if (key == "date") {
-        cursor.field = fmt::format("profile[{}].date", position);
+        cursor.at("profile", position, "date");
         item.date = scalar(field.value(), arena, cursor);
         has_dates = true;
       } else {
         for (std::size_t i = 0; i < n_fields; ++i) {
           if (key == task->profile_fields[i]) {
-            cursor.field = fmt::format("profile[{}].{}", position, task->profile_fields[i]);
+            cursor.at("profile", position, task->profile_fields[i]);
             item.fields[i] = scalar(field.value(), arena, cursor);
             seen |= 1u << i;
             break;
@@ -227,19 +275,15 @@ Questions read_questions(const std::filesystem::path& path, const TaskSpec* task
       }
     }
     if (!(seen & (1u << 31))) {
-      cursor.field = fmt::format("profile[{}].id", position);
+      cursor.at("profile", position, "id");
       cursor.fail("missing field");
     }
     for (std::size_t i = 0; i < n_fields; ++i) {
       if (!(seen & (1u << i))) {
-        cursor.field = fmt::format("profile[{}].{}", position, task->profile_fields[i]);
+        cursor.at("profile", position, task->profile_fields[i]);
         cursor.fail(fmt::format("missing field (a {} profile item has {})", task->name,
                                 fmt::join(task->profile_fields, ", ")));
       }
-    }
-    if (!profile_ids.insert(item.id).second) {
-      cursor.field = fmt::format("profile[{}].id", position);
-      cursor.fail(fmt::format("duplicate profile id \"{}\" in this sample", item.id));
     }
     items.push_back(item);
   };
@@ -249,22 +293,19 @@ Questions read_questions(const std::filesystem::path& path, const TaskSpec* task
     if (doc.type() != od::json_type::array) cursor.fail("expected a JSON array of samples");
     std::size_t index = 0;
     for (od::value sample_value : doc.get_array()) {
-      cursor.record = index;
-      cursor.record_id.clear();
-      cursor.field.clear();
+      cursor.start_record(index);
       od::object sample = object_of(sample_value, cursor, "a sample");
       Sample s{.profile_begin = items.size()};
       bool has_id = false, has_input = false, has_profile = false;
-      profile_ids.clear();
       for (od::field field : sample) {
         od::raw_json_string key = field.key();
         if (key == "id") {
-          cursor.field = "id";
+          cursor.at("id");
           s.id = scalar(field.value(), arena, cursor);
-          cursor.record_id = std::string(s.id);
+          cursor.record_id = s.id;
           has_id = true;
         } else if (key == "input") {
-          cursor.field = "input";
+          cursor.at("input");
           s.input = scalar(field.value(), arena, cursor);
           has_input = true;
           if (task == nullptr) {
@@ -272,7 +313,7 @@ Questions read_questions(const std::filesystem::path& path, const TaskSpec* task
             if (task == nullptr) cursor.fail("cannot tell which LaMP task this is: pass --task");
           }
         } else if (key == "profile") {
-          cursor.field = "profile";
+          cursor.at("profile");
           if (task == nullptr) {
             cursor.fail("cannot tell which LaMP task this is before its profile: pass --task");
           }
@@ -283,64 +324,79 @@ Questions read_questions(const std::filesystem::path& path, const TaskSpec* task
           has_profile = true;
         }
       }
-      cursor.field.clear();
-      if (!has_id) cursor.field = "id";
-      else if (!has_input) cursor.field = "input";
-      else if (!has_profile) cursor.field = "profile";
-      if (!cursor.field.empty()) cursor.fail("missing field");
+      if (!has_id || !has_input || !has_profile) {
+        cursor.at(!has_id ? "id" : !has_input ? "input" : "profile");
+        cursor.fail("missing field");
+      }
       s.profile_size = items.size() - s.profile_begin;
       if (s.profile_size == 0) {
-        cursor.field = "profile";
+        cursor.at("profile");
         cursor.fail("empty profile (a LaMP sample needs at least one profile item)");
+      }
+      // Duplicate profile ids: sort their hashes (integers, no allocation per item); equal
+      // hashes are then compared as strings.
+      id_hashes.clear();
+      for (std::size_t i = s.profile_begin; i < items.size(); ++i) {
+        id_hashes.push_back({std::hash<std::string_view>{}(items[i].id), i});
+      }
+      std::sort(id_hashes.begin(), id_hashes.end());
+      for (std::size_t k = 1; k < id_hashes.size(); ++k) {
+        if (id_hashes[k].first != id_hashes[k - 1].first) continue;
+        std::size_t a = id_hashes[k - 1].second, b = id_hashes[k].second;
+        if (items[a].id != items[b].id) continue;
+        cursor.at("profile", std::max(a, b) - s.profile_begin, "id");
+        cursor.fail(fmt::format("duplicate profile id \"{}\" in this sample", items[a].id));
       }
       auto [it, inserted] = sample_index.emplace(s.id, index);
       if (!inserted) {
-        cursor.field = "id";
+        cursor.at("id");
         cursor.fail(fmt::format("duplicate sample id (also record {})", it->second));
       }
       samples.push_back(s);
       ++index;
-      // Parsed text now lives in the arena: let the file's pages go as we pass them.
+      // Let the pages already parsed leave the resident set; the views into them stay valid
+      // (the kernel maps them back from the page cache when they are read).
       if (index % 256 == 0) file.release_before(doc.current_location().value());
     }
   });
   if (task == nullptr) {
     throw Error(Location{.file = path.string()}, "no samples: cannot tell which task; pass --task");
   }
-  return Questions(*task, std::move(arena), std::move(samples), std::move(items), has_dates);
+  return Questions(*task, std::move(arena), std::move(samples), std::move(items), has_dates,
+                   std::move(mapped));
 }
 
 Outputs parse_outputs(std::string_view json, const std::string& name) {
-  simdjson::padded_string padded(json);
   Cursor cursor{.file = name};
   Outputs outputs;
   outputs.source = name;
+  std::string_view padded = store_padded(json, outputs.arena);
   parse_document(padded.data(), padded.size(), padded.size() + simdjson::SIMDJSON_PADDING, cursor,
                  [&](od::document& doc) {
     auto read_records = [&](od::array records) {
       std::size_t index = 0;
       for (od::value value : records) {
-        cursor.record = index;
-        cursor.record_id.clear();
-        cursor.field.clear();
+        cursor.start_record(index);
         od::object record = object_of(value, cursor, "an {\"id\", \"output\"} record");
         Output out;
         bool has_id = false, has_output = false;
         for (od::field field : record) {
           od::raw_json_string key = field.key();
           if (key == "id") {
-            cursor.field = "id";
+            cursor.at("id");
             out.id = scalar(field.value(), outputs.arena, cursor);
-            cursor.record_id = std::string(out.id);
+            cursor.record_id = out.id;
             has_id = true;
           } else if (key == "output") {
-            cursor.field = "output";
+            cursor.at("output");
             out.output = scalar(field.value(), outputs.arena, cursor);
             has_output = true;
           }
         }
-        cursor.field = !has_id ? "id" : !has_output ? "output" : "";
-        if (!cursor.field.empty()) cursor.fail("missing field");
+        if (!has_id || !has_output) {
+          cursor.at(!has_id ? "id" : "output");
+          cursor.fail("missing field");
+        }
         outputs.records.push_back(out);
         ++index;
       }
@@ -358,19 +414,21 @@ Outputs parse_outputs(std::string_view json, const std::string& name) {
     for (od::field field : doc.get_object()) {
       od::raw_json_string key = field.key();
       if (key == "task") {
-        cursor.field = "task";
+        cursor.at("task");
         Arena scratch;
         outputs.task = std::string(scalar(field.value(), scratch, cursor));
       } else if (key == "golds") {
-        cursor.field = "golds";
+        cursor.at("golds");
         read_records(array_of(field.value(), cursor, "the records"));
         has_golds = true;
       }
     }
-    cursor.record.reset();
-    cursor.record_id.clear();
-    cursor.field = "golds";
-    if (!has_golds) cursor.fail("missing field");
+    if (!has_golds) {
+      cursor.record.reset();
+      cursor.record_id = {};
+      cursor.at("golds");
+      cursor.fail("missing field");
+    }
   });
   return outputs;
 }
@@ -381,26 +439,29 @@ Outputs read_outputs(const std::filesystem::path& path) {
 }
 
 Ranking read_ranking(const std::filesystem::path& path) {
-  MappedFile file(path, simdjson::SIMDJSON_PADDING);
   Cursor cursor{.file = path.string()};
   Ranking ranking;
+  std::string_view json;
+  {
+    MappedFile file(path, 0);
+    json = store_padded(std::string_view(file.data(), file.size()), ranking.arena);
+  }
   std::unordered_set<std::string_view> seen;
-  parse_document(file.data(), file.size(), file.size() + simdjson::SIMDJSON_PADDING, cursor,
+  parse_document(json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING, cursor,
                  [&](od::document& doc) {
     if (doc.type() != od::json_type::object) {
       cursor.fail("expected a JSON object {\"<sample id>\": [\"<profile id>\", ...]}");
     }
     std::size_t index = 0;
     for (od::field field : doc.get_object()) {
-      cursor.record = index;
-      cursor.field.clear();
+      cursor.start_record(index);
       Ranking::Entry entry;
       entry.sample_id = unescape(escaped_content(field.key().raw()), ranking.arena, cursor);
-      cursor.record_id = std::string(entry.sample_id);
+      cursor.record_id = entry.sample_id;
       if (!seen.insert(entry.sample_id).second) cursor.fail("duplicate sample id");
       std::size_t position = 0;
       for (od::value id : array_of(field.value(), cursor, "the ranked profile ids")) {
-        cursor.field = fmt::format("[{}]", position++);
+        cursor.at("", position++);
         entry.profile_ids.push_back(scalar(id, ranking.arena, cursor));
       }
       ranking.entries.push_back(std::move(entry));
