@@ -5,8 +5,10 @@
 
 #include "lamp/cli/commands.h"
 #include "lamp/core/error.h"
+#include "lamp/core/files.h"
 
 int main(int argc, char** argv) {
+  lamp::remove_temporary_files_on_signals();
   CLI::App app{"lamp: the LaMP personalization benchmark, fast and faithful"};
   app.set_version_flag("--version", "lamp 0.1.0");
   app.require_subcommand(1);

@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -23,7 +25,42 @@ std::size_t page_size() {
   throw Error(Location{.file = path.string()}, fmt::format("{}: {}", what, std::strerror(errno)));
 }
 
+// Temporary files of live AtomicFiles, for the signal handler: fixed storage, because a handler
+// may only touch memory that is never reallocated and call async-signal-safe functions.
+constexpr int kTempSlots = 64;
+constexpr std::size_t kTempPathMax = 4096;
+char g_temp_paths[kTempSlots][kTempPathMax];
+std::atomic<bool> g_temp_used[kTempSlots];
+
+int claim_temp_slot(const std::filesystem::path& path) {
+  if (path.native().size() >= kTempPathMax) return -1;
+  for (int i = 0; i < kTempSlots; ++i) {
+    bool expected = false;
+    if (g_temp_used[i].compare_exchange_strong(expected, true)) {
+      std::memcpy(g_temp_paths[i], path.c_str(), path.native().size() + 1);
+      return i;
+    }
+  }
+  return -1;  // more than 64 at once: that file is just not cleaned up on a signal
+}
+
+void release_temp_slot(int slot) {
+  if (slot >= 0) g_temp_used[slot].store(false);
+}
+
+extern "C" void remove_temp_files_and_die(int signal) {
+  for (int i = 0; i < kTempSlots; ++i) {
+    if (g_temp_used[i].load()) ::unlink(g_temp_paths[i]);
+  }
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
+}
+
 }  // namespace
+
+void remove_temporary_files_on_signals() {
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) std::signal(signal, remove_temp_files_and_die);
+}
 
 MappedFile::MappedFile(const std::filesystem::path& path, std::size_t padding) : path_(path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -79,6 +116,7 @@ AtomicFile::AtomicFile(std::filesystem::path path)
     : path_(std::move(path)), tmp_(path_.string() + fmt::format(".tmp.{}", ::getpid())) {
   file_ = std::fopen(tmp_.c_str(), "wb");
   if (file_ == nullptr) throw_errno(tmp_, "cannot create");
+  slot_ = claim_temp_slot(tmp_);
   // A large stdio buffer: outputs are written in many small pieces.
   std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
 }
@@ -88,6 +126,7 @@ AtomicFile::~AtomicFile() {
     std::fclose(file_);
     std::filesystem::remove(tmp_);
   }
+  release_temp_slot(slot_);
 }
 
 void AtomicFile::write(std::string_view bytes) {
@@ -107,6 +146,8 @@ void AtomicFile::commit() {
   std::fclose(f);
   std::error_code ec;
   std::filesystem::rename(tmp_, path_, ec);
+  release_temp_slot(slot_);
+  slot_ = -1;
   if (ec) {
     std::filesystem::remove(tmp_);
     throw Error(Location{.file = path_.string()}, "cannot rename into place: " + ec.message());

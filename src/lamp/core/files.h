@@ -53,7 +53,12 @@ class AtomicFile {
   std::filesystem::path path_;
   std::filesystem::path tmp_;
   std::FILE* file_ = nullptr;
+  int slot_ = -1;  // in the table the signal handler cleans up
 };
+
+// Makes SIGINT, SIGTERM and SIGHUP delete the temporary files of live AtomicFiles before the
+// process dies of the signal (destructors do not run then). Call once, early in main().
+void remove_temporary_files_on_signals();
 
 std::string read_file(const std::filesystem::path& path);
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
