@@ -1,0 +1,61 @@
+// BM25 over one sample's profile, exactly as rank_bm25 0.2.2's BM25Okapi scores it (shared
+// spec, "BM25"): N = profile size, avgdl = tokens / N, idf(w) = ln(N - n(w) + 0.5) -
+// ln(n(w) + 0.5), words with a negative idf get eps = epsilon * (mean idf over the vocabulary,
+// summed in first-occurrence order), and
+//   score(d) = sum over query tokens (repeats count again) of
+//              idf * (tf * (k1 + 1)) / (tf + k1 * (1 - b + b * dl / avgdl))
+// in float64 with numpy's operation order, so scores are bit-identical to the official ones.
+// Options for the Lucene variant (idf = ln(1 + (N - n + 0.5) / (n + 0.5)), no epsilon floor)
+// are there for users who ask for them, never by default.
+//
+// Thread-safety: a Bm25Scorer holds scratch space; use one per thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace lamp {
+
+class TokenInterner;
+
+struct Bm25Params {
+  double k1 = 1.5;
+  double b = 0.75;
+  double epsilon = 0.25;
+  bool lucene_idf = false;
+};
+
+class Bm25Scorer {
+ public:
+  explicit Bm25Scorer(Bm25Params params = {});
+  ~Bm25Scorer();
+  Bm25Scorer(Bm25Scorer&&) noexcept;
+
+  // documents[d] is the token list of document d; fills scores (one per document).
+  void score(std::span<const std::span<const std::string_view>> documents,
+             std::span<const std::string_view> query, std::vector<double>& scores);
+
+  // After score(): the corpus statistics, for debugging and tests.
+  double average_idf() const { return average_idf_; }
+  double eps() const { return eps_; }
+  double avgdl() const { return avgdl_; }
+
+ private:
+  Bm25Params params_;
+  double average_idf_ = 0, eps_ = 0, avgdl_ = 0;
+  // Scratch reused across calls.
+  struct Posting {
+    std::uint32_t doc;
+    std::uint32_t tf;
+  };
+  std::unique_ptr<TokenInterner> interner_;
+  std::vector<std::vector<Posting>> postings_;  // by word id
+  std::vector<double> idf_;
+  std::vector<std::uint32_t> last_doc_;  // by word id: the last document it was seen in
+  std::vector<double> denominator_;      // by document
+};
+
+}  // namespace lamp

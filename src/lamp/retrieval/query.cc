@@ -1,0 +1,69 @@
+#include "lamp/retrieval/query.h"
+
+#include <fmt/format.h>
+
+#include "lamp/core/error.h"
+#include "lamp/text/python_str.h"
+
+namespace lamp {
+namespace {
+
+[[noreturn]] void fail(const Sample& sample, const std::string& message) {
+  throw Error(Location{.record_id = std::string(sample.id), .field = "input"}, message);
+}
+
+}  // namespace
+
+std::string extract_query(const TaskSpec& task, const Sample& sample) {
+  std::string_view input = sample.input;
+  if (task.query_rule == QueryRule::kQuotedReferences) {
+    // prompts/utils.py extract_strings_between_quotes: toggles inside/outside on every '"'.
+    std::vector<std::string_view> quoted;
+    bool inside = false;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < input.size(); ++i) {
+      if (input[i] != '"') continue;
+      if (inside) quoted.push_back(input.substr(start, i - start));
+      inside = !inside;
+      start = i + 1;
+    }
+    if (quoted.size() < 3) {
+      fail(sample, fmt::format("a {} input has three double-quoted strings (the paper title and two "
+                               "references); this one has {}",
+                               task.name, quoted.size()));
+    }
+    return std::string(text::py_strip(fmt::format("{} {}", quoted[1], quoted[2])));
+  }
+  std::size_t at = input.find(task.query_marker);
+  if (at == std::string_view::npos) {
+    fail(sample, fmt::format("a {} input has \"{}\" before its query text; this one has none",
+                             task.name, task.query_marker));
+  }
+  return std::string(text::py_strip(input.substr(at + task.query_marker.size())));
+}
+
+void append_document_tokens(const TaskSpec& task, const ProfileItem& item, bool use_date,
+                            std::vector<std::string_view>& tokens) {
+  // split(a + " " + b) == split(a) + split(b): the joining space is whitespace.
+  for (std::string_view field : task.corpus_fields) {
+    for (std::string_view token : text::py_split(item.fields[profile_field_index(task, field)])) {
+      tokens.push_back(token);
+    }
+  }
+  if (use_date) {
+    tokens.push_back("date:");
+    for (std::string_view token : text::py_split(item.date)) tokens.push_back(token);
+  }
+}
+
+std::string document_text(const TaskSpec& task, const ProfileItem& item, bool use_date) {
+  std::string text;
+  for (std::size_t i = 0; i < task.corpus_fields.size(); ++i) {
+    if (i > 0) text += ' ';
+    text += item.fields[profile_field_index(task, task.corpus_fields[i])];
+  }
+  if (use_date) text += fmt::format(" date: {}", item.date);
+  return text;
+}
+
+}  // namespace lamp

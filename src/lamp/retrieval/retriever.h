@@ -1,0 +1,45 @@
+// Ranking every sample's profile (rank_profiles.py), batch-first: all samples in, one ranked
+// list of profile indices per sample out, spread over threads with results independent of the
+// thread count (each sample is ranked alone, into its own slot).
+//  - kBm25: BM25Okapi scores (bm25.h), ordered by reversed numpy argsort (numpy_sort.h).
+//  - kRecency: most recent first by the date's integer parts, as the official
+//    `sorted(profile, key=date tuple)[::-1]` (so equal dates come out in reverse file order).
+//  - kRandom: a seeded permutation; with official_random, the official retriever's draw with
+//    replacement (`random.choices`, so items may repeat), seeded.
+// Errors (missing query marker, malformed dates) are lamp::Errors naming the sample.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lamp/data/dataset.h"
+#include "lamp/retrieval/bm25.h"
+
+namespace lamp {
+
+enum class RankerKind { kBm25, kRecency, kRandom };
+
+// "bm25", "recency", "random"; lamp::Error for anything else.
+RankerKind parse_ranker(const std::string& name);
+
+struct RankOptions {
+  RankerKind ranker = RankerKind::kBm25;
+  bool use_date = false;  // append " date: D" to each document (BM25)
+  std::uint64_t seed = 0;
+  bool official_random = false;
+  Bm25Params bm25;
+  int threads = 0;  // 0: all cores
+};
+
+struct SampleRanking {
+  std::vector<std::uint32_t> order;  // profile indices, best first
+  std::vector<double> scores;        // by profile index (BM25 only)
+};
+
+std::vector<SampleRanking> rank_profiles(const Questions& questions, const RankOptions& options);
+
+// The ranking file's content: sample id -> profile ids in ranked order.
+Ranking to_ranking(const Questions& questions, const std::vector<SampleRanking>& rankings);
+
+}  // namespace lamp
