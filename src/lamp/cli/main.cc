@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   CLI::App app{"lamp: the LaMP personalization benchmark, fast and faithful"};
   app.set_version_flag("--version", "lamp 0.1.0");
   app.require_subcommand(1);
+  lamp::cli::add_rank_command(app);
+  lamp::cli::add_merge_command(app);
   lamp::cli::add_eval_command(app);
   lamp::cli::add_data_command(app);
   try {

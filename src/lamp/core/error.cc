@@ -19,11 +19,26 @@ std::string describe(const Location& w) {
   return out;
 }
 
+std::string quoted_list(std::span<const std::string_view> items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size() && i < 10; ++i) {
+    out += fmt::format("{}\"{}\"", i ? ", " : "", items[i]);
+  }
+  if (items.size() > 10) out += fmt::format(", ... ({} in all)", items.size());
+  return out;
+}
+
 Error::Error(const std::string& message) : std::runtime_error(message), message_(message) {}
 
 Error::Error(Location where, const std::string& message)
     : std::runtime_error(describe(where) + message),
       where_(std::move(where)),
       message_(message) {}
+
+Error Error::in_file(const std::string& file) const {
+  Location where = where_;
+  where.file = file;
+  return Error(where, message_);
+}
 
 }  // namespace lamp

@@ -7,8 +7,10 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace lamp {
 
@@ -27,6 +29,8 @@ class Error : public std::runtime_error {
   Error(Location where, const std::string& message);
 
   const Location& where() const { return where_; }
+  // The same error located in `file`, for errors raised where the file name was not known.
+  Error in_file(const std::string& file) const;
   const std::string& message() const { return message_; }
 
  private:
@@ -36,5 +40,9 @@ class Error : public std::runtime_error {
 
 // "file: byte 12: record 3 (id \"x\"): field \"profile[0].text\": " for the parts that are set.
 std::string describe(const Location& where);
+
+// The first ten items for an error message, quoted and comma-separated, then
+// ", ... (N in all)" when there are more.
+std::string quoted_list(std::span<const std::string_view> items);
 
 }  // namespace lamp

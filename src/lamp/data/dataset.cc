@@ -44,4 +44,13 @@ std::string_view Arena::store(std::string_view text) {
   return commit(p, text.size());
 }
 
+void Questions::reorder_profile(std::size_t index, std::span<const std::uint32_t> order) {
+  const Sample& sample = samples_[index];
+  assert(order.size() == sample.profile_size);
+  std::vector<ProfileItem> reordered;
+  reordered.reserve(order.size());
+  for (std::uint32_t i : order) reordered.push_back(items_[sample.profile_begin + i]);
+  std::copy(reordered.begin(), reordered.end(), items_.begin() + static_cast<std::ptrdiff_t>(sample.profile_begin));
+}
+
 }  // namespace lamp

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -74,6 +75,9 @@ class Questions {
   std::size_t size() const { return samples_.size(); }
   // True when the profile items carry a "date" (time-based splits).
   bool has_dates() const { return has_dates_; }
+  // Puts the profile of sample `index` in the order `order` (a permutation of 0..size-1).
+  void reorder_profile(std::size_t index, std::span<const std::uint32_t> order);
+
   // Bytes of text lamp copied (escaped strings); the rest is read in place from the file.
   std::size_t copied_bytes() const { return arena_.bytes(); }
 

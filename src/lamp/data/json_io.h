@@ -36,7 +36,10 @@ Ranking read_ranking(const std::filesystem::path& path);
 // when none matches.
 const TaskSpec* recognise_task(std::string_view input);
 
-void write_questions(const std::filesystem::path& path, const Questions& questions);
+// With `outputs` (one per sample, in sample order), each sample also gets its "output", as
+// utils/merge_with_rank.py writes merged files.
+void write_questions(const std::filesystem::path& path, const Questions& questions,
+                     std::span<const std::string_view> outputs = {});
 void write_outputs(const std::filesystem::path& path, std::string_view task_eval_name,
                    std::span<const Output> records);
 void write_ranking(const std::filesystem::path& path, const Ranking& ranking);

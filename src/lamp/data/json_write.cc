@@ -1,15 +1,20 @@
+#include <cassert>
+
 #include "lamp/core/files.h"
 #include "lamp/core/json_writer.h"
 #include "lamp/data/json_io.h"
 
 namespace lamp {
 
-void write_questions(const std::filesystem::path& path, const Questions& questions) {
+void write_questions(const std::filesystem::path& path, const Questions& questions,
+                     std::span<const std::string_view> outputs) {
+  assert(outputs.empty() || outputs.size() == questions.size());
   const TaskSpec& task = questions.task();
   AtomicFile file(path);
   JsonWriter w(file);
   w.begin_array();
-  for (const Sample& sample : questions.samples()) {
+  for (std::size_t s = 0; s < questions.size(); ++s) {
+    const Sample& sample = questions.samples()[s];
     w.begin_object().key("id").value(sample.id).key("input").value(sample.input);
     w.key("profile").begin_array();
     for (const ProfileItem& item : questions.profile(sample)) {
@@ -21,7 +26,9 @@ void write_questions(const std::filesystem::path& path, const Questions& questio
       if (questions.has_dates()) w.key("date").value(item.date);
       w.end_object();
     }
-    w.end_array().end_object();
+    w.end_array();
+    if (!outputs.empty()) w.key("output").value(outputs[s]);
+    w.end_object();
   }
   w.end_array();
   w.flush();

@@ -33,13 +33,6 @@ struct IdIndex {
   }
 };
 
-std::string id_list(const std::vector<std::string_view>& ids) {
-  std::string out;
-  for (std::size_t i = 0; i < ids.size() && i < 10; ++i) out += fmt::format("{}\"{}\"", i ? ", " : "", ids[i]);
-  if (ids.size() > 10) out += fmt::format(", ... ({} in all)", ids.size());
-  return out;
-}
-
 std::vector<ScoredPair> match_by_id(const Outputs& golds, const Outputs& predictions,
                                     EvalReport& report) {
   IdIndex gold(golds), pred(predictions);
@@ -53,11 +46,11 @@ std::vector<ScoredPair> match_by_id(const Outputs& golds, const Outputs& predict
   if (!missing.empty() || !extra.empty()) {
     std::string message = "prediction ids and gold ids do not match";
     if (!missing.empty()) {
-      message += fmt::format("; {} gold id(s) have no prediction: {}", missing.size(), id_list(missing));
+      message += fmt::format("; {} gold id(s) have no prediction: {}", missing.size(), quoted_list(missing));
     }
     if (!extra.empty()) {
       message += fmt::format("; {} prediction id(s) are not in the golds ({}): {}", extra.size(),
-                             golds.source, id_list(extra));
+                             golds.source, quoted_list(extra));
     }
     throw Error(Location{.file = predictions.source}, message);
   }

@@ -25,10 +25,11 @@ class CompensatedSum {
   double sum_ = 0, compensation_ = 0;
 };
 
+// `bad` holds preformatted `id "x": ...` entries.
 void throw_if_any(const std::vector<std::string>& bad, std::string_view what) {
   if (bad.empty()) return;
-  std::string list;
-  for (std::size_t i = 0; i < bad.size() && i < 10; ++i) list += (i ? ", " : "") + bad[i];
+  std::string list = bad[0];
+  for (std::size_t i = 1; i < bad.size() && i < 10; ++i) list += ", " + bad[i];
   if (bad.size() > 10) list += fmt::format(", ... ({} in all)", bad.size());
   throw Error(fmt::format("{} (the official evaluation crashes on them): {}", what, list));
 }
