@@ -9,6 +9,7 @@ namespace lamp::cli {
 void add_eval_command(CLI::App& app);
 void add_rank_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
+void add_prompt_command(CLI::App& app);
 // "lamp data" and its subcommands: stats, synth (cmd_data.cc) and fetch (cmd_fetch.cc).
 void add_data_command(CLI::App& app);
 void add_data_fetch_command(CLI::App& data);

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   lamp::cli::add_rank_command(app);
   lamp::cli::add_merge_command(app);
+  lamp::cli::add_prompt_command(app);
   lamp::cli::add_eval_command(app);
   lamp::cli::add_data_command(app);
   try {

@@ -31,6 +31,7 @@ class JsonWriter {
   JsonWriter& value(double number);
   JsonWriter& value(std::int64_t number);
   JsonWriter& value(bool flag);
+  JsonWriter& null();
 
   // Writes any buffered output to the sink. Call once at the end when writing to an AtomicFile.
   void flush();

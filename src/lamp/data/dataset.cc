@@ -10,6 +10,11 @@
 
 namespace lamp {
 
+std::string_view null_field() {
+  static constexpr char kNone[] = "None";
+  return {kNone, 4};
+}
+
 void Arena::Free::operator()(char* p) const { std::free(p); }
 
 char* Arena::reserve(std::size_t size) {

@@ -39,6 +39,11 @@ class Arena {
 
 inline constexpr std::size_t kMaxProfileFields = 3;
 
+// A profile field that is JSON null in the file. Its text is "None", what the official code's
+// f-strings make of it; is_null_field() tells it apart (the official tokenizer call raises on it).
+std::string_view null_field();
+inline bool is_null_field(std::string_view value) { return value.data() == null_field().data(); }
+
 struct ProfileItem {
   std::string_view id;
   std::string_view date;  // empty when the split has no dates

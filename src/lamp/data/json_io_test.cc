@@ -131,6 +131,19 @@ TEST_F(JsonIo, ErrorsNameRecordIdAndField) {
   EXPECT_NE(what.find("bad escape"), std::string::npos) << what;
 }
 
+TEST_F(JsonIo, NullProfileFieldsAreKeptAsPythonWouldFormatThem) {
+  fs::path path = write("q.json", "[" + lamp4_sample("1", R"([{"id": "p", "title": null, "text": "x"}])") + "]");
+  Questions q = read_questions(path, nullptr);
+  std::string_view title = q.items()[0].fields[0];
+  EXPECT_TRUE(is_null_field(title));
+  EXPECT_EQ(title, "None");  // f"{None}"
+  EXPECT_FALSE(is_null_field(q.items()[0].fields[1]));
+  write_questions(dir_ / "copy.json", q);
+  EXPECT_NE(read_file(dir_ / "copy.json").find(R"("title": null)"), std::string::npos);
+  // Ids may not be null.
+  EXPECT_THROW(read_questions(write("n.json", "[" + lamp4_sample("1", R"([{"id": null, "title": "t", "text": "x"}])") + "]"), nullptr), Error);
+}
+
 TEST_F(JsonIo, MissingFileIsAnError) {
   EXPECT_THROW(read_questions(dir_ / "absent.json", nullptr), Error);
   EXPECT_THROW(read_outputs(dir_ / "absent.json"), Error);

@@ -267,7 +267,10 @@ Questions read_questions(const std::filesystem::path& path, const TaskSpec* task
         for (std::size_t i = 0; i < n_fields; ++i) {
           if (key == task->profile_fields[i]) {
             cursor.at("profile", position, task->profile_fields[i]);
-            item.fields[i] = scalar(field.value(), arena, cursor);
+            od::value field_value = field.value();
+            // null is kept (official code formats it as "None"); see dataset.h.
+            item.fields[i] =
+                field_value.is_null() ? null_field() : scalar(field_value, arena, cursor);
             seen |= 1u << i;
             break;
           }

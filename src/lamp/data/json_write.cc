@@ -20,7 +20,12 @@ void write_questions(const std::filesystem::path& path, const Questions& questio
     for (const ProfileItem& item : questions.profile(sample)) {
       w.begin_object();
       for (std::size_t i = 0; i < task.profile_fields.size(); ++i) {
-        w.key(task.profile_fields[i]).value(item.fields[i]);
+        w.key(task.profile_fields[i]);
+        if (is_null_field(item.fields[i])) {
+          w.null();
+        } else {
+          w.value(item.fields[i]);
+        }
       }
       w.key("id").value(item.id);
       if (questions.has_dates()) w.key("date").value(item.date);

@@ -23,6 +23,23 @@ enum class QueryRule {
   kQuotedReferences,  // LaMP-1: the 2nd and 3rd double-quoted strings joined by a space
 };
 
+// How prompts.py packs the retrieved profile items into the prompt (phi_p). Templates name
+// profile fields as "{field}"; "{}" is the item's text cut to its token budget.
+struct PromptSpec {
+  std::string_view text_field;  // the profile field cut to the budget ("abstract")
+  // Each item's fixed cost is the token count of this template with the text as " "; empty: the
+  // cost is `fixed_cost` (LaMP-1 counts 2 for the quotes).
+  std::string_view budget;
+  int fixed_cost = 0;
+  std::string_view item;  // one item as written into the prompt
+  // Text whose token count is reserved once from the budget ("Following the given patterns").
+  std::string_view reserved;
+  bool reserve_eos = true;  // reserve one more token (all tasks but LaMP-1)
+  // "{profile}" (the items joined by ", and ") and "{input}"; empty: the items go after the
+  // input's first "title", behind ", and " (LaMP-1's add_string_after_title).
+  std::string_view assembly;
+};
+
 struct TaskSpec {
   std::string_view name;       // "LaMP-1": training and ranking scripts' spelling
   std::string_view eval_name;  // "LaMP_1": the "task" value in outputs files
@@ -45,6 +62,7 @@ struct TaskSpec {
   // The profile field that holds what the task's output is for a past item ("tag", "score",
   // "title"); empty where the profile has no such field (LaMP-1, LaMP-7).
   std::string_view target_field;
+  PromptSpec prompt;
 };
 
 // All tasks: LaMP-1 .. LaMP-7, then LaMP-2N.
