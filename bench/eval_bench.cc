@@ -30,7 +30,8 @@ std::uint64_t next(std::uint64_t& s) {
 
 // A Zipf-ish word: low ranks are far more frequent. Mixed case and punctuation, like titles.
 std::string word(std::uint64_t& s) {
-  static const char* kCommon[] = {"the", "of", "a", "for", "and", "in", "on", "with", "to", "Learning",
+  static const char* kCommon[] = {"the",    "of",    "a",         "for",    "and",
+                                  "in",     "on",    "with",      "to",     "Learning",
                                   "Neural", "Graph", "Retrieval", "Models", "Personalized"};
   double u = static_cast<double>(next(s) >> 11) / 9007199254740992.0;
   auto rank = static_cast<std::uint64_t>(1.0 / (u + 1e-4));
@@ -57,7 +58,8 @@ Data lamp5_pairs() {
   for (int i = 0; i < kPairs; ++i) {
     std::string id = std::to_string(i);
     std::string gold = title(s, 6 + static_cast<int>(next(s) % 9));
-    std::string pred = gold.substr(0, gold.size() / 2) + " " + title(s, 3 + static_cast<int>(next(s) % 6));
+    std::string pred =
+        gold.substr(0, gold.size() / 2) + " " + title(s, 3 + static_cast<int>(next(s) % 6));
     g.begin_object().key("id").value(id).key("output").value(gold).end_object();
     p.begin_object().key("id").value(id).key("output").value(pred).end_object();
   }
@@ -97,12 +99,14 @@ void evaluate_task(benchmark::State& state, const char* task, const Data& data, 
     value += lamp::evaluate(lamp::find_task(task), golds, preds, options).metrics[0].second;
   }
   benchmark::DoNotOptimize(value);
-  state.counters["pairs/s"] = benchmark::Counter(kPairs, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pairs/s"] =
+      benchmark::Counter(kPairs, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // The baseline: rouge_score's algorithm written the obvious way.
 std::vector<std::string> naive_tokens(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   static const std::regex non_alnum("[^a-z0-9]+");
   text = std::regex_replace(text, non_alnum, " ");
   std::vector<std::string> tokens;
@@ -134,21 +138,25 @@ double naive_rouge_sum(const std::vector<std::pair<std::string, std::string>>& p
       }
     }
     double pr = overlap / double(p.size()), rc = overlap / double(r.size());
-    double lp = table[r.size()][p.size()] / double(p.size()), lr = table[r.size()][p.size()] / double(r.size());
-    total += (pr + rc > 0 ? 2 * pr * rc / (pr + rc) : 0) + (lp + lr > 0 ? 2 * lp * lr / (lp + lr) : 0);
+    double lp = table[r.size()][p.size()] / double(p.size()),
+           lr = table[r.size()][p.size()] / double(r.size());
+    total +=
+        (pr + rc > 0 ? 2 * pr * rc / (pr + rc) : 0) + (lp + lr > 0 ? 2 * lp * lr / (lp + lr) : 0);
   }
   return total;
 }
 
 void BM_Lamp5RougeBaseline(benchmark::State& state) {
   static const Data data = lamp5_pairs();
-  lamp::Outputs golds = lamp::parse_outputs(data.golds_json, "g"), preds = lamp::parse_outputs(data.preds_json, "p");
+  lamp::Outputs golds = lamp::parse_outputs(data.golds_json, "g"),
+                preds = lamp::parse_outputs(data.preds_json, "p");
   std::vector<std::pair<std::string, std::string>> pairs;
   for (std::size_t i = 0; i < golds.records.size(); ++i) {
     pairs.emplace_back(preds.records[i].output, golds.records[i].output);
   }
   for (auto _ : state) benchmark::DoNotOptimize(naive_rouge_sum(pairs));
-  state.counters["pairs/s"] = benchmark::Counter(kPairs, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pairs/s"] =
+      benchmark::Counter(kPairs, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_Lamp5Rouge(benchmark::State& state) {
@@ -179,8 +187,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void Finalize() override {
     ConsoleReporter::Finalize();
     if (baseline_ > 0 && lamp_ > 0) {
-      std::printf("ratio: lamp eval (parse + ROUGE + 1000-resample bootstrap) is %.1fx faster than "
-                  "the baseline (naive ROUGE, no bootstrap)\n", baseline_ / lamp_);
+      std::printf(
+          "ratio: lamp eval (parse + ROUGE + 1000-resample bootstrap) is %.1fx faster than "
+          "the baseline (naive ROUGE, no bootstrap)\n",
+          baseline_ / lamp_);
     }
   }
 

@@ -25,8 +25,9 @@ void add_stats_command(CLI::App& data) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = data.add_subcommand(
-      "stats", "Summarise a questions file (and its outputs): samples, users, profile sizes, "
-               "lengths, labels, dates");
+      "stats",
+      "Summarise a questions file (and its outputs): samples, users, profile sizes, "
+      "lengths, labels, dates");
   cmd->add_option("--questions", args->questions, "Questions file (official LaMP JSON)")
       ->required();
   cmd->add_option("--outputs", args->outputs, "Outputs file (golds) for output lengths and labels");
@@ -52,9 +53,9 @@ void add_synth_command(CLI::App& data) {
     bool dates = false;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* cmd = data.add_subcommand(
-      "synth", "Generate synthetic LaMP data (deterministic for a seed): "
-               "OUT/<split>_questions.json and OUT/<split>_outputs.json");
+  CLI::App* cmd = data.add_subcommand("synth",
+                                      "Generate synthetic LaMP data (deterministic for a seed): "
+                                      "OUT/<split>_questions.json and OUT/<split>_outputs.json");
   cmd->add_option("--task", args->task, "LaMP-1 .. LaMP-7, or LaMP-2N")->required();
   cmd->add_option("--samples", args->samples, "Number of samples (users)")->capture_default_str();
   cmd->add_option("--profile-size", args->profile_size,
@@ -90,8 +91,7 @@ void add_synth_command(CLI::App& data) {
     const auto outputs = dir / (args->split + "_outputs.json");
     write_synthetic(options, questions, outputs);
     std::printf("wrote %s and %s (%s, %zu samples)\n", questions.string().c_str(),
-                outputs.string().c_str(), std::string(options.task->name).c_str(),
-                options.samples);
+                outputs.string().c_str(), std::string(options.task->name).c_str(), options.samples);
   });
 }
 

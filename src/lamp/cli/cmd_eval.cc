@@ -81,11 +81,13 @@ void run_eval(const EvalArgs& args) {
 
 void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "eval", "Score predictions against golds with the official LaMP metrics");
+  CLI::App* cmd =
+      app.add_subcommand("eval", "Score predictions against golds with the official LaMP metrics");
   cmd->add_option("--task", args->task, "LaMP-N or LaMP_N (default: the files' \"task\")");
-  auto* golds = cmd->add_option("--golds", args->golds, "Gold outputs file")->check(CLI::ExistingFile);
-  auto* preds = cmd->add_option("--preds", args->preds, "Predictions file")->check(CLI::ExistingFile);
+  auto* golds =
+      cmd->add_option("--golds", args->golds, "Gold outputs file")->check(CLI::ExistingFile);
+  auto* preds =
+      cmd->add_option("--preds", args->preds, "Predictions file")->check(CLI::ExistingFile);
   auto* golds_zip = cmd->add_option("--golds-zip", args->golds_zip, "Zip of gold files, all tasks")
                         ->check(CLI::ExistingFile);
   auto* preds_zip = cmd->add_option("--preds-zip", args->preds_zip, "Zip of prediction files")

@@ -70,8 +70,8 @@ TEST(EvalCli, WrongTaskAndBadFlagsFail) {
   EXPECT_NE(run_lamp("eval --task LaMP-1").status, 0);
   EXPECT_NE(run_lamp("eval --golds /nonexistent --preds /nonexistent").status, 0);
   TempDir dir;
-  auto bad = run_lamp("eval --golds " + dir.write("g.json", "[{\"id\": 1, ").string() + " --preds " +
-                      dir.write("p.json", "[]").string() + " --task LaMP-4");
+  auto bad = run_lamp("eval --golds " + dir.write("g.json", "[{\"id\": 1, ").string() +
+                      " --preds " + dir.write("p.json", "[]").string() + " --task LaMP-4");
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.err.find("g.json: byte "), std::string::npos) << bad.err;
 }
@@ -89,7 +89,8 @@ void write_zip(const std::filesystem::path& path,
   ASSERT_EQ(zip_close(archive), 0);
 }
 
-std::vector<std::pair<std::string, std::string>> seven_tasks(const std::string& folder, int upto = 7) {
+std::vector<std::pair<std::string, std::string>> seven_tasks(const std::string& folder,
+                                                             int upto = 7) {
   std::vector<std::pair<std::string, std::string>> files;
   const char* outputs[] = {"[2]", "comedy", "3", "a headline", "a title", "a subject", "a tweet"};
   for (int n = 1; n <= upto; ++n) {
@@ -109,12 +110,13 @@ TEST(EvalCli, ZipsOfAllSevenTasksLikeEvalAll) {
   auto r = run_lamp("eval --golds-zip " + (dir / "golds.zip").string() + " --preds-zip " +
                     (dir / "preds.zip").string() + " --bootstrap 0");
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out,
-            "{\"LaMP_1\": {\"accuracy\": 1.0, \"f1\": 0.5}, \"LaMP_2\": {\"accuracy\": 1.0, \"f1\": "
-            "0.06666666666666667}, \"LaMP_3\": {\"MAE\": 0.0, \"RMSE\": 0.0}, \"LaMP_4\": "
-            "{\"rouge-1\": 1.0, \"rouge-L\": 1.0}, \"LaMP_5\": {\"rouge-1\": 1.0, \"rouge-L\": 1.0}, "
-            "\"LaMP_6\": {\"rouge-1\": 1.0, \"rouge-L\": 1.0}, \"LaMP_7\": {\"rouge-1\": 1.0, "
-            "\"rouge-L\": 1.0}}\n");
+  EXPECT_EQ(
+      r.out,
+      "{\"LaMP_1\": {\"accuracy\": 1.0, \"f1\": 0.5}, \"LaMP_2\": {\"accuracy\": 1.0, \"f1\": "
+      "0.06666666666666667}, \"LaMP_3\": {\"MAE\": 0.0, \"RMSE\": 0.0}, \"LaMP_4\": "
+      "{\"rouge-1\": 1.0, \"rouge-L\": 1.0}, \"LaMP_5\": {\"rouge-1\": 1.0, \"rouge-L\": 1.0}, "
+      "\"LaMP_6\": {\"rouge-1\": 1.0, \"rouge-L\": 1.0}, \"LaMP_7\": {\"rouge-1\": 1.0, "
+      "\"rouge-L\": 1.0}}\n");
 
   write_zip(dir / "six.zip", seven_tasks("", 6));
   auto missing = run_lamp("eval --golds-zip " + (dir / "golds.zip").string() + " --preds-zip " +

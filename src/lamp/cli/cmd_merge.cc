@@ -22,9 +22,14 @@ void add_merge_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "merge", "Reorder profiles by a ranking and attach the outputs (merge_with_rank.py)");
   cmd->add_option("--task", args->task, "LaMP-N or LaMP_N (default: recognised from the inputs)");
-  cmd->add_option("--questions", args->questions, "Questions file")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--outputs", args->outputs, "Outputs (golds) file")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--ranking", args->ranking, "Ranking file from lamp rank (default: keep the order)")
+  cmd->add_option("--questions", args->questions, "Questions file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--outputs", args->outputs, "Outputs (golds) file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--ranking", args->ranking,
+                  "Ranking file from lamp rank (default: keep the order)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", args->out, "Merged file to write")->required();
   cmd->callback([args] {

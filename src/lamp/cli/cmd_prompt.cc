@@ -26,7 +26,8 @@ struct PromptArgs {
 };
 
 // The first k items of each sample's profile in prompt order.
-std::vector<std::vector<ProfileItem>> select_items(const Questions& questions, const PromptArgs& args) {
+std::vector<std::vector<ProfileItem>> select_items(const Questions& questions,
+                                                   const PromptArgs& args) {
   std::vector<SampleRanking> rankings;
   if (!args.ranked) rankings = rank_profiles(questions, args.rank);
   std::vector<std::vector<ProfileItem>> selected(questions.size());
@@ -45,7 +46,8 @@ void run_prompt(const PromptArgs& args) {
   Questions questions = read_questions(args.questions, task);
   std::vector<Prompt> prompts(questions.size());
   if (args.no_profile) {
-    for (std::size_t i = 0; i < questions.size(); ++i) prompts[i].text = questions.samples()[i].input;
+    for (std::size_t i = 0; i < questions.size(); ++i)
+      prompts[i].text = questions.samples()[i].input;
   } else {
     text::T5Tokenizer tokenizer = text::T5Tokenizer::load(args.tokenizer);
     std::vector<std::vector<ProfileItem>> selected;
@@ -63,7 +65,12 @@ void run_prompt(const PromptArgs& args) {
   std::size_t bare = 0;
   for (std::size_t i = 0; i < questions.size(); ++i) {
     JsonWriter line;
-    line.begin_object().key("id").value(questions.samples()[i].id).key("prompt").value(prompts[i].text).end_object();
+    line.begin_object()
+        .key("id")
+        .value(questions.samples()[i].id)
+        .key("prompt")
+        .value(prompts[i].text)
+        .end_object();
     file.write(line.str());
     file.write("\n");
     bare += prompts[i].bare_input;
@@ -82,26 +89,35 @@ void run_prompt(const PromptArgs& args) {
 
 void add_prompt_command(CLI::App& app) {
   auto args = std::make_shared<PromptArgs>();
-  CLI::App* cmd = app.add_subcommand("prompt", "Build personalized prompts (prompts.py) as JSON lines");
+  CLI::App* cmd =
+      app.add_subcommand("prompt", "Build personalized prompts (prompts.py) as JSON lines");
   cmd->add_option("--task", args->task, "LaMP-N or LaMP_N (default: recognised from the inputs)");
-  cmd->add_option("--questions", args->questions, "Questions file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--questions", args->questions, "Questions file")
+      ->required()
+      ->check(CLI::ExistingFile);
   auto* ranker = cmd->add_option("--ranker", args->ranker, "bm25, recency or random");
-  auto* ranked = cmd->add_flag("--ranked", args->ranked, "The profiles are already ranked (is_ranked)");
+  auto* ranked =
+      cmd->add_flag("--ranked", args->ranked, "The profiles are already ranked (is_ranked)");
   auto* none = cmd->add_flag("--no-profile", args->no_profile, "Write the bare inputs");
   ranker->excludes(ranked)->excludes(none);
   ranked->excludes(none);
-  cmd->add_option("--k", args->k, "Profile items per prompt")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--k", args->k, "Profile items per prompt")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--max-length", args->max_length, "Model input length in tokens")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--tokenizer", args->tokenizer, "Model folder or tokenizer.json (T5 / Flan-T5)");
   cmd->add_option("--out", args->out, "JSON lines to write")->required();
   cmd->add_flag("--use-date", args->rank.use_date, "BM25 documents end with \" date: D\"");
   cmd->add_option("--seed", args->rank.seed, "Seed of the random ranker")->capture_default_str();
-  cmd->add_flag("--official-random", args->rank.official_random, "Random ranker draws with replacement");
+  cmd->add_flag("--official-random", args->rank.official_random,
+                "Random ranker draws with replacement");
   cmd->add_option("--threads", args->rank.threads, "Threads (0: all cores)")->capture_default_str();
   cmd->callback([args, ranker, ranked, none] {
     if (ranker->count() + ranked->count() + none->count() == 0) {
-      throw Error("choose the profile items: --ranker bm25|recency|random, --ranked or --no-profile");
+      throw Error(
+          "choose the profile items: --ranker bm25|recency|random, --ranked or --no-profile");
     }
     if (!args->no_profile && args->tokenizer.empty()) throw Error("--tokenizer DIR is required");
     if (ranker->count() > 0) args->rank.ranker = parse_ranker(args->ranker);

@@ -25,12 +25,14 @@ TEST(PromptCli, Bm25PromptsEqualTheOfficialOnes) {
   ASSERT_EQ(r.status, 0) << r.err;
   // Expected: the outputs_fast records for k = 2, max_length = 256, BM25 retrieval.
   simdjson::dom::parser parser;
-  simdjson::dom::array records =
-      parser.load((kFixtures / "prompts" / "outputs_fast" / "LaMP-5.prompts.json").string())["records"];
+  simdjson::dom::array records = parser.load(
+      (kFixtures / "prompts" / "outputs_fast" / "LaMP-5.prompts.json").string())["records"];
   std::map<std::string, std::string> expected;
   for (simdjson::dom::object rec : records) {
-    if (!bool(rec["is_ranked"]) && int64_t(rec["num_retrieve"]) == 2 && int64_t(rec["max_length"]) == 256) {
-      expected[std::string(std::string_view(rec["id"]))] = std::string(std::string_view(rec["prompt"]));
+    if (!bool(rec["is_ranked"]) && int64_t(rec["num_retrieve"]) == 2 &&
+        int64_t(rec["max_length"]) == 256) {
+      expected[std::string(std::string_view(rec["id"]))] =
+          std::string(std::string_view(rec["prompt"]));
     }
   }
   ASSERT_FALSE(expected.empty());
@@ -50,13 +52,16 @@ TEST(PromptCli, Bm25PromptsEqualTheOfficialOnes) {
 TEST(PromptCli, NoProfileAndErrors) {
   TempDir dir;
   std::string q = (kFixtures / "prompts" / "inputs" / "LaMP-3.questions.json").string();
-  auto bare = run_lamp("prompt --no-profile --questions " + q + " --out " + (dir / "b.jsonl").string());
+  auto bare =
+      run_lamp("prompt --no-profile --questions " + q + " --out " + (dir / "b.jsonl").string());
   ASSERT_EQ(bare.status, 0) << bare.err;
-  EXPECT_NE(testing_util::slurp(dir / "b.jsonl").find("\"prompt\": \"What is the score"), std::string::npos);
+  EXPECT_NE(testing_util::slurp(dir / "b.jsonl").find("\"prompt\": \"What is the score"),
+            std::string::npos);
   auto none = run_lamp("prompt --questions " + q + " --out " + (dir / "x.jsonl").string());
   EXPECT_EQ(none.status, 1);
   EXPECT_NE(none.err.find("--ranker"), std::string::npos) << none.err;
-  auto no_tok = run_lamp("prompt --ranker bm25 --questions " + q + " --out " + (dir / "x.jsonl").string());
+  auto no_tok =
+      run_lamp("prompt --ranker bm25 --questions " + q + " --out " + (dir / "x.jsonl").string());
   EXPECT_EQ(no_tok.status, 1);
   EXPECT_NE(no_tok.err.find("--tokenizer"), std::string::npos) << no_tok.err;
   auto bad_tok = run_lamp("prompt --ranker bm25 --tokenizer " + (dir / "missing").string() +

@@ -24,9 +24,12 @@ void add_rank_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("rank", "Rank every sample's profile (rank_profiles.py)");
   cmd->add_option("--task", args->task, "LaMP-N or LaMP_N (default: recognised from the inputs)");
   cmd->add_option("--ranker", args->ranker, "bm25, recency or random")->capture_default_str();
-  cmd->add_option("--questions", args->questions, "Questions file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--questions", args->questions, "Questions file")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--out", args->out, "Ranking file to write")->required();
-  cmd->add_flag("--use-date", args->options.use_date, "Append \" date: D\" to each document (BM25)");
+  cmd->add_flag("--use-date", args->options.use_date,
+                "Append \" date: D\" to each document (BM25)");
   cmd->add_option("--seed", args->options.seed, "Seed of the random ranker")->capture_default_str();
   cmd->add_flag("--official-random", args->options.official_random,
                 "Random ranker: draw with replacement, as the official random retriever does");
@@ -34,7 +37,8 @@ void add_rank_command(CLI::App& app) {
   cmd->add_option("--b", args->options.bm25.b, "BM25 b")->capture_default_str();
   cmd->add_flag("--lucene-idf", args->options.bm25.lucene_idf,
                 "BM25 with Lucene's idf ln(1 + (N - n + 0.5) / (n + 0.5)) and no epsilon floor");
-  cmd->add_option("--threads", args->options.threads, "Threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--threads", args->options.threads, "Threads (0: all cores)")
+      ->capture_default_str();
   cmd->callback([args] {
     args->options.ranker = parse_ranker(args->ranker);
     const TaskSpec* task = args->task.empty() ? nullptr : &find_task(args->task);
@@ -47,7 +51,8 @@ void add_rank_command(CLI::App& app) {
     }
     write_ranking(args->out, to_ranking(questions, rankings));
     std::fprintf(stderr, "lamp: ranked %zu profiles (%s, %s) into %s\n", questions.size(),
-                 std::string(questions.task().name).c_str(), args->ranker.c_str(), args->out.c_str());
+                 std::string(questions.task().name).c_str(), args->ranker.c_str(),
+                 args->out.c_str());
   });
 }
 

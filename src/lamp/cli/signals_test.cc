@@ -11,9 +11,10 @@ namespace {
 TEST(Signals, InterruptedWriteLeavesNoFiles) {
   testing_util::TempDir dir;
   // Large enough to take seconds to write; interrupted after 0.5 s.
-  auto r = testing_util::run_lamp("data synth --task LaMP-5 --samples 200000 --profile-size 100 --out " +
-                                  (dir / "out").string(),
-                                  "timeout -s INT 0.5");
+  auto r =
+      testing_util::run_lamp("data synth --task LaMP-5 --samples 200000 --profile-size 100 --out " +
+                                 (dir / "out").string(),
+                             "timeout -s INT 0.5");
   EXPECT_NE(r.status, 0);
   std::size_t files = 0;
   if (std::filesystem::exists(dir / "out")) {

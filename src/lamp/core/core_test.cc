@@ -22,7 +22,8 @@ fs::path temp_dir(const std::string& name) {
 TEST(Error, MessageNamesFileRecordAndField) {
   Error e(Location{.file = "q.json", .record = 3, .record_id = "x", .field = "profile[0].text"},
           "expected a string");
-  EXPECT_STREQ(e.what(), "q.json: record 3 (id \"x\"): field \"profile[0].text\": expected a string");
+  EXPECT_STREQ(e.what(),
+               "q.json: record 3 (id \"x\"): field \"profile[0].text\": expected a string");
   EXPECT_EQ(e.message(), "expected a string");
   EXPECT_STREQ(Error(Location{.file = "a", .byte_offset = 7}, "bad").what(), "a: byte 7: bad");
 }
@@ -54,7 +55,7 @@ TEST(AtomicFile, TargetAppearsOnlyOnCommit) {
     AtomicFile file(target);
     file.write("new content");
     EXPECT_EQ(read_file(target), "old");  // not replaced before commit
-  }  // destroyed uncommitted: as if an exception unwound
+  }                                       // destroyed uncommitted: as if an exception unwound
   EXPECT_EQ(read_file(target), "old");
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
   write_file_atomic(target, "new");
@@ -67,15 +68,28 @@ TEST(AtomicFile, TargetAppearsOnlyOnCommit) {
 TEST(JsonWriter, EscapesAndFormatsLikePython) {
   JsonWriter w;
   w.begin_object()
-      .key("s").value("q\"b\\n\n\t\x01 \xc3\xa9")
-      .key("d").value(0.1)
-      .key("i").value(1.0)
-      .key("n").value(std::int64_t{-3})
-      .key("b").value(true)
-      .key("a").begin_array().value("x").value(2.5e-10).end_array()
-      .key("e").begin_object().end_object()
+      .key("s")
+      .value("q\"b\\n\n\t\x01 \xc3\xa9")
+      .key("d")
+      .value(0.1)
+      .key("i")
+      .value(1.0)
+      .key("n")
+      .value(std::int64_t{-3})
+      .key("b")
+      .value(true)
+      .key("a")
+      .begin_array()
+      .value("x")
+      .value(2.5e-10)
+      .end_array()
+      .key("e")
+      .begin_object()
+      .end_object()
       .end_object();
-  EXPECT_EQ(w.str(), R"({"s": "q\"b\\n\n\t\u0001 )" "\xc3\xa9" R"(", "d": 0.1, "i": 1.0, "n": -3, "b": true, "a": ["x", 2.5e-10], "e": {}})");
+  EXPECT_EQ(w.str(), R"({"s": "q\"b\\n\n\t\u0001 )"
+                     "\xc3\xa9"
+                     R"(", "d": 0.1, "i": 1.0, "n": -3, "b": true, "a": ["x", 2.5e-10], "e": {}})");
   JsonWriter pretty(2);
   pretty.begin_object().key("a").begin_array().value("x").end_array().end_object();
   EXPECT_EQ(pretty.str(), "{\n  \"a\": [\n    \"x\"\n  ]\n}");

@@ -31,9 +31,7 @@ std::string quoted_list(std::span<const std::string_view> items) {
 Error::Error(const std::string& message) : std::runtime_error(message), message_(message) {}
 
 Error::Error(Location where, const std::string& message)
-    : std::runtime_error(describe(where) + message),
-      where_(std::move(where)),
-      message_(message) {}
+    : std::runtime_error(describe(where) + message), where_(std::move(where)), message_(message) {}
 
 Error Error::in_file(const std::string& file) const {
   Location where = where_;

@@ -17,7 +17,8 @@ class AtomicFile;
 
 class JsonWriter {
  public:
-  // indent 0: one line with ", " and ": " separators; indent > 0: pretty, like json.dumps(indent=N).
+  // indent 0: one line with ", " and ": " separators; indent > 0: pretty, like
+  // json.dumps(indent=N).
   explicit JsonWriter(int indent = 0);
   explicit JsonWriter(AtomicFile& sink, int indent = 0);
 

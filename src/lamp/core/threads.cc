@@ -15,8 +15,8 @@ int resolve_threads(int requested) {
 }
 
 void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t, int)>& fn) {
-  threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(resolve_threads(threads)),
-                                                   std::max<std::size_t>(n, 1)));
+  threads = static_cast<int>(std::min<std::size_t>(
+      static_cast<std::size_t>(resolve_threads(threads)), std::max<std::size_t>(n, 1)));
   constexpr std::size_t kChunk = 8;
   std::atomic<std::size_t> next{0};
   std::mutex mutex;

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include <sys/mman.h>
@@ -55,7 +55,8 @@ void Questions::reorder_profile(std::size_t index, std::span<const std::uint32_t
   std::vector<ProfileItem> reordered;
   reordered.reserve(order.size());
   for (std::uint32_t i : order) reordered.push_back(items_[sample.profile_begin + i]);
-  std::copy(reordered.begin(), reordered.end(), items_.begin() + static_cast<std::ptrdiff_t>(sample.profile_begin));
+  std::copy(reordered.begin(), reordered.end(),
+            items_.begin() + static_cast<std::ptrdiff_t>(sample.profile_begin));
 }
 
 }  // namespace lamp

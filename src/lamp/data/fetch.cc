@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cassert>
 #include <cctype>
@@ -13,7 +14,6 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-#include <fmt/format.h>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -156,8 +156,8 @@ struct Attempt {
   std::uint64_t written = 0;  // body bytes appended by this request
   long status = 0;            // of the latest response (redirects included)
   std::string reason;
-  std::optional<std::uint64_t> range_start;    // from Content-Range
-  std::optional<std::uint64_t> range_total;    // from Content-Range
+  std::optional<std::uint64_t> range_start;  // from Content-Range
+  std::optional<std::uint64_t> range_total;  // from Content-Range
   std::optional<std::uint64_t> content_length;
   int write_errno = 0;
   bool wrong_range = false;  // a 206 for other bytes than we asked for
@@ -272,7 +272,8 @@ bool retryable(CURLcode code) {
 bool retryable_status(long status) { return status >= 500 || status == 408 || status == 429; }
 
 std::string describe_status(long status, const std::string& reason) {
-  return reason.empty() ? fmt::format("HTTP {}", status) : fmt::format("HTTP {} {}", status, reason);
+  return reason.empty() ? fmt::format("HTTP {}", status)
+                        : fmt::format("HTTP {} {}", status, reason);
 }
 
 enum class Outcome { kComplete, kRetry, kRestart };
@@ -294,8 +295,7 @@ Outcome request(const std::string& url, const std::filesystem::path& path,
   curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #else
   curl_easy_setopt(h, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
-                   static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
   curl_easy_setopt(h, CURLOPT_USERAGENT, "lamp/0.1.0 (libcurl)");
   // No signals: the library may be used from several threads.
@@ -383,8 +383,8 @@ DownloadResult download_into(const std::string& url, const std::filesystem::path
                               failures == 1 ? "" : "s", why, resume_hint));
     }
     auto wait = options.backoff * (1 << std::min(failures - 1, 10));
-    meter.note(fmt::format("{}: {}; retrying in {} ms (attempt {} of {})", url, why,
-                           wait.count(), failures + 1, options.max_attempts));
+    meter.note(fmt::format("{}: {}; retrying in {} ms (attempt {} of {})", url, why, wait.count(),
+                           failures + 1, options.max_attempts));
     std::this_thread::sleep_for(wait);
   }
   meter.clear();
@@ -426,8 +426,8 @@ std::filesystem::path fetch_file(const RemoteFile& file, const FetchRequest& req
       say(log, fmt::format("{}: already present", target.string()));
       return target;
     } catch (const Error& e) {
-      say(log, fmt::format("{} is there but not valid ({}): downloading it again",
-                           target.string(), e.message()));
+      say(log, fmt::format("{} is there but not valid ({}): downloading it again", target.string(),
+                           e.message()));
     }
   }
 
@@ -527,8 +527,7 @@ std::vector<std::filesystem::path> fetch_dataset(const FetchRequest& request) {
   assert(request.task != nullptr);
   init_curl_once();
   std::string base = request.base_url.empty() ? resolve_base_url("") : request.base_url;
-  std::vector<RemoteFile> files =
-      dataset_files(*request.task, request.split, request.part, base);
+  std::vector<RemoteFile> files = dataset_files(*request.task, request.split, request.part, base);
   std::error_code ec;
   std::filesystem::create_directories(request.dir, ec);
   if (ec || !std::filesystem::is_directory(request.dir)) {

@@ -9,15 +9,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <fmt/format.h>
 #include <fstream>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -133,7 +133,8 @@ class TestServer {
 
   static std::string header_value(const std::string& head, std::string_view name) {
     std::string lower;
-    for (char c : head) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (char c : head)
+      lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     std::size_t at = lower.find(fmt::format("\r\n{}:", name));
     if (at == std::string::npos) return "";
     std::size_t begin = at + 3 + name.size();
@@ -185,8 +186,8 @@ class TestServer {
       // Only the form clients use to resume: "bytes=N-".
       start = std::stoul(range.substr(range.find('=') + 1));
       if (start >= body.size()) {
-        respond(fd, 416, "Range Not Satisfiable", fmt::format("Content-Range: bytes */{}\r\n",
-                                                              body.size()), "", 0);
+        respond(fd, 416, "Range Not Satisfiable",
+                fmt::format("Content-Range: bytes */{}\r\n", body.size()), "", 0);
         return;
       }
       status = 206;
@@ -226,8 +227,8 @@ class FetchTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // The server is on loopback: a proxy from the environment must not get in between.
-    for (const char* name : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
-                             "all_proxy", "ALL_PROXY", "LAMP_DATA_URL"}) {
+    for (const char* name : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                             "ALL_PROXY", "LAMP_DATA_URL"}) {
       ::unsetenv(name);
     }
     static int counter = 0;
@@ -508,18 +509,18 @@ TEST_F(FetchTest, CommandLineFetchesIntoTheDirectory) {
 }
 
 TEST_F(FetchTest, CommandLineFailureIsOneLine) {
-  CommandResult run = run_lamp(fmt::format(
-      "data fetch --task LaMP-3 --split user --part dev --dir '{}' --base-url '{}'",
-      out().string(), server_.url()));
+  CommandResult run = run_lamp(
+      fmt::format("data fetch --task LaMP-3 --split user --part dev --dir '{}' --base-url '{}'",
+                  out().string(), server_.url()));
   EXPECT_NE(run.status, 0);
   EXPECT_THAT(run.err, StartsWith("lamp: error: "));
   EXPECT_THAT(run.err, HasSubstr(server_.url() + "/LaMP_3/dev/dev_questions.json"));
   EXPECT_THAT(run.err, HasSubstr("404"));
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
 
-  CommandResult private_task = run_lamp(fmt::format(
-      "data fetch --task LaMP-6 --split user --part dev --dir '{}' --base-url '{}'",
-      out().string(), server_.url()));
+  CommandResult private_task = run_lamp(
+      fmt::format("data fetch --task LaMP-6 --split user --part dev --dir '{}' --base-url '{}'",
+                  out().string(), server_.url()));
   EXPECT_NE(private_task.status, 0);
   EXPECT_THAT(private_task.err, StartsWith("lamp: error: "));
   EXPECT_THAT(private_task.err, HasSubstr("Avocado"));

@@ -18,8 +18,9 @@ namespace fs = std::filesystem;
 class JsonIo : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("lamp_json_io_" + std::to_string(::getpid()) + "_" +
-                                        testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        fs::temp_directory_path() / ("lamp_json_io_" + std::to_string(::getpid()) + "_" +
+                                     testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -48,13 +49,15 @@ class JsonIo : public testing::Test {
 const char* kHeadline = "Generate a headline for the following article: ";
 
 std::string lamp4_sample(const std::string& id, const std::string& profile) {
-  return R"({"id": ")" + id + R"(", "input": ")" + kHeadline + R"(body", "profile": )" + profile + "}";
+  return R"({"id": ")" + id + R"(", "input": ")" + kHeadline + R"(body", "profile": )" + profile +
+         "}";
 }
 
 TEST_F(JsonIo, ReadsQuestionsWithEscapesDatesAndNumericIds) {
   fs::path path = write("q.json", "[" + lamp4_sample("7", R"([
       {"id": "p1", "title": "caf\u00e9 \ud83d\ude00", "text": "a \"quoted\"\\ line\nnext", "date": "2019-05-01"},
-      {"text": "second", "title": "", "id": 12, "extra": [1, {"x": 2}]}])") + "]");
+      {"text": "second", "title": "", "id": 12, "extra": [1, {"x": 2}]}])") +
+                                      "]");
   Questions q = read_questions(path, &find_task("LaMP_4"));
   ASSERT_EQ(q.size(), 1u);
   const Sample& s = q.samples()[0];
@@ -63,7 +66,7 @@ TEST_F(JsonIo, ReadsQuestionsWithEscapesDatesAndNumericIds) {
   auto profile = q.profile(s);
   ASSERT_EQ(profile.size(), 2u);
   EXPECT_EQ(profile[0].fields[0], "caf\xc3\xa9 \xf0\x9f\x98\x80");  // title
-  EXPECT_EQ(profile[0].fields[1], "a \"quoted\"\\ line\nnext");      // text
+  EXPECT_EQ(profile[0].fields[1], "a \"quoted\"\\ line\nnext");     // text
   EXPECT_EQ(profile[0].date, "2019-05-01");
   EXPECT_EQ(profile[1].id, "12");
   EXPECT_EQ(profile[1].fields[0], "");
@@ -80,7 +83,8 @@ TEST_F(JsonIo, RecognisesEveryTaskFromItsInputTemplate) {
 }
 
 TEST_F(JsonIo, ReadsWithoutTaskByRecognisingIt) {
-  fs::path path = write("q.json", "[" + lamp4_sample("1", R"([{"id": "p", "title": "t", "text": "x"}])") + "]");
+  fs::path path =
+      write("q.json", "[" + lamp4_sample("1", R"([{"id": "p", "title": "t", "text": "x"}])") + "]");
   EXPECT_EQ(read_questions(path, nullptr).task().name, "LaMP-4");
   fs::path odd = write("odd.json", R"([{"id": "1", "input": "hello", "profile": [{"id": "p"}]}])");
   try {
@@ -92,12 +96,14 @@ TEST_F(JsonIo, ReadsWithoutTaskByRecognisingIt) {
 }
 
 TEST_F(JsonIo, NotJsonGivesByteOffset) {
-  std::string what = questions_error("[" + lamp4_sample("1", R"([{"id": "p", "title": "t", "text": "x"}])") + ", {\"id\": ");
+  std::string what = questions_error(
+      "[" + lamp4_sample("1", R"([{"id": "p", "title": "t", "text": "x"}])") + ", {\"id\": ");
   EXPECT_NE(what.find("q.json: "), std::string::npos) << what;
   EXPECT_NE(what.find("not valid JSON"), std::string::npos) << what;
   what = questions_error("[{\"id\": \"1\", \"input\": tru}]");
   EXPECT_NE(what.find("q.json: byte 22: record 0 (id \"1\"): field \"input\": not valid JSON"),
-            std::string::npos) << what;
+            std::string::npos)
+      << what;
 }
 
 TEST_F(JsonIo, ErrorsNameRecordIdAndField) {
@@ -106,13 +112,20 @@ TEST_F(JsonIo, ErrorsNameRecordIdAndField) {
   EXPECT_NE(what.find("expected a JSON array of samples"), std::string::npos) << what;
 
   what = questions_error("[" + lamp4_sample("1", "[" + ok_item + "]") + ", 5]");
-  EXPECT_NE(what.find("record 1: expected a sample (a JSON object), found a number"), std::string::npos) << what;
+  EXPECT_NE(what.find("record 1: expected a sample (a JSON object), found a number"),
+            std::string::npos)
+      << what;
 
-  what = questions_error("[" + lamp4_sample("s9", R"([{"id": "p", "title": ["t"], "text": "x"}])") + "]");
-  EXPECT_NE(what.find("record 0 (id \"s9\"): field \"profile[0].title\": expected a string, found an array"),
-            std::string::npos) << what;
+  what = questions_error("[" + lamp4_sample("s9", R"([{"id": "p", "title": ["t"], "text": "x"}])") +
+                         "]");
+  EXPECT_NE(
+      what.find(
+          "record 0 (id \"s9\"): field \"profile[0].title\": expected a string, found an array"),
+      std::string::npos)
+      << what;
 
-  what = questions_error("[" + lamp4_sample("s9", "[" + ok_item + R"(, {"id": "q", "text": "x"}])") + "]");
+  what = questions_error(
+      "[" + lamp4_sample("s9", "[" + ok_item + R"(, {"id": "q", "text": "x"}])") + "]");
   EXPECT_NE(what.find("field \"profile[1].title\": missing field"), std::string::npos) << what;
 
   what = questions_error(R"([{"id": "s1", "profile": []}])");
@@ -121,18 +134,23 @@ TEST_F(JsonIo, ErrorsNameRecordIdAndField) {
   what = questions_error("[" + lamp4_sample("s1", "[]") + "]");
   EXPECT_NE(what.find("(id \"s1\"): field \"profile\": empty profile"), std::string::npos) << what;
 
-  what = questions_error("[" + lamp4_sample("s1", "[" + ok_item + "]") + "," + lamp4_sample("s1", "[" + ok_item + "]") + "]");
-  EXPECT_NE(what.find("record 1 (id \"s1\"): field \"id\": duplicate sample id (also record 0)"), std::string::npos) << what;
+  what = questions_error("[" + lamp4_sample("s1", "[" + ok_item + "]") + "," +
+                         lamp4_sample("s1", "[" + ok_item + "]") + "]");
+  EXPECT_NE(what.find("record 1 (id \"s1\"): field \"id\": duplicate sample id (also record 0)"),
+            std::string::npos)
+      << what;
 
   what = questions_error("[" + lamp4_sample("s1", "[" + ok_item + "," + ok_item + "]") + "]");
   EXPECT_NE(what.find("duplicate profile id \"p\""), std::string::npos) << what;
 
-  what = questions_error("[" + lamp4_sample("s1", R"([{"id": "p", "title": "bad \q escape", "text": "x"}])") + "]");
+  what = questions_error(
+      "[" + lamp4_sample("s1", R"([{"id": "p", "title": "bad \q escape", "text": "x"}])") + "]");
   EXPECT_NE(what.find("bad escape"), std::string::npos) << what;
 }
 
 TEST_F(JsonIo, NullProfileFieldsAreKeptAsPythonWouldFormatThem) {
-  fs::path path = write("q.json", "[" + lamp4_sample("1", R"([{"id": "p", "title": null, "text": "x"}])") + "]");
+  fs::path path = write(
+      "q.json", "[" + lamp4_sample("1", R"([{"id": "p", "title": null, "text": "x"}])") + "]");
   Questions q = read_questions(path, nullptr);
   std::string_view title = q.items()[0].fields[0];
   EXPECT_TRUE(is_null_field(title));
@@ -141,7 +159,12 @@ TEST_F(JsonIo, NullProfileFieldsAreKeptAsPythonWouldFormatThem) {
   write_questions(dir_ / "copy.json", q);
   EXPECT_NE(read_file(dir_ / "copy.json").find(R"("title": null)"), std::string::npos);
   // Ids may not be null.
-  EXPECT_THROW(read_questions(write("n.json", "[" + lamp4_sample("1", R"([{"id": null, "title": "t", "text": "x"}])") + "]"), nullptr), Error);
+  EXPECT_THROW(
+      read_questions(
+          write("n.json",
+                "[" + lamp4_sample("1", R"([{"id": null, "title": "t", "text": "x"}])") + "]"),
+          nullptr),
+      Error);
 }
 
 TEST_F(JsonIo, MissingFileIsAnError) {
@@ -154,8 +177,9 @@ TEST_F(JsonIo, QuestionsRoundTripAcrossManySamples) {
   std::string text = "[";
   for (int i = 0; i < 600; ++i) {
     if (i) text += ",";
-    text += lamp4_sample(std::to_string(i), R"([{"id": "a)" + std::to_string(i) +
-                         R"(", "title": "t\u00e9", "text": "line\tone", "date": "2020-01"}])");
+    text += lamp4_sample(std::to_string(i),
+                         R"([{"id": "a)" + std::to_string(i) +
+                             R"(", "title": "t\u00e9", "text": "line\tone", "date": "2020-01"}])");
   }
   text += "]";
   Questions q = read_questions(write("q.json", text), nullptr);
@@ -174,7 +198,9 @@ TEST_F(JsonIo, QuestionsRoundTripAcrossManySamples) {
 }
 
 TEST_F(JsonIo, OutputsObjectOrBareListAndNumbers) {
-  Outputs o = read_outputs(write("o.json", R"({"task": "LaMP_3", "golds": [{"id": "1", "output": 4}, {"output": "x", "id": 2}]})"));
+  Outputs o = read_outputs(write(
+      "o.json",
+      R"({"task": "LaMP_3", "golds": [{"id": "1", "output": 4}, {"output": "x", "id": 2}]})"));
   EXPECT_EQ(o.task, "LaMP_3");
   ASSERT_EQ(o.records.size(), 2u);
   EXPECT_EQ(o.records[0].output, "4");
@@ -202,7 +228,9 @@ TEST_F(JsonIo, RankingRoundTripAndDuplicateKeys) {
   EXPECT_EQ(r.entries[1].profile_ids[0], "q\xc3\xa9");
   fs::path out = dir_ / "r2.json";
   write_ranking(out, r);
-  EXPECT_EQ(read_file(out), R"({"1": ["p2", "p1"], "2": ["q)" "\xc3\xa9" R"("]})");
+  EXPECT_EQ(read_file(out), R"({"1": ["p2", "p1"], "2": ["q)"
+                            "\xc3\xa9"
+                            R"("]})");
   EXPECT_THROW(read_ranking(write("d.json", R"({"1": ["a"], "1": ["b"]})")), Error);
 }
 

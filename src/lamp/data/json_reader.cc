@@ -2,9 +2,9 @@
 #include <simdjson.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
-#include <algorithm>
 #include <unordered_set>
 
 #include "lamp/core/error.h"
@@ -19,12 +19,18 @@ namespace od = simdjson::ondemand;
 
 std::string_view type_name(od::json_type type) {
   switch (type) {
-    case od::json_type::array: return "an array";
-    case od::json_type::object: return "an object";
-    case od::json_type::number: return "a number";
-    case od::json_type::string: return "a string";
-    case od::json_type::boolean: return "a boolean";
-    case od::json_type::null: return "null";
+    case od::json_type::array:
+      return "an array";
+    case od::json_type::object:
+      return "an object";
+    case od::json_type::number:
+      return "a number";
+    case od::json_type::string:
+      return "a string";
+    case od::json_type::boolean:
+      return "a boolean";
+    case od::json_type::null:
+      return "null";
   }
   return "an unknown value";
 }
@@ -35,8 +41,8 @@ std::string_view type_name(od::json_type type) {
 struct Cursor {
   std::string file;
   std::optional<std::size_t> record;
-  std::string_view record_id;  // a view into the result's arena
-  std::string_view field;      // "profile"
+  std::string_view record_id;          // a view into the result's arena
+  std::string_view field;              // "profile"
   std::optional<std::size_t> element;  // index inside an array field: "profile[3]"
   std::string_view member;             // member of that element: "profile[3].text"
 
@@ -58,8 +64,8 @@ struct Cursor {
     return out;
   }
   Location location() const {
-    return Location{.file = file, .record = record, .record_id = std::string(record_id),
-                    .field = path()};
+    return Location{
+        .file = file, .record = record, .record_id = std::string(record_id), .field = path()};
   }
   [[noreturn]] void fail(const std::string& message) const { throw Error(location(), message); }
 };
@@ -108,14 +114,30 @@ std::string_view unescape(std::string_view raw, Arena& arena, const Cursor& curs
     char e = raw[i + 1];
     i += 2;
     switch (e) {
-      case '"': out[n++] = '"'; break;
-      case '\\': out[n++] = '\\'; break;
-      case '/': out[n++] = '/'; break;
-      case 'b': out[n++] = '\b'; break;
-      case 'f': out[n++] = '\f'; break;
-      case 'n': out[n++] = '\n'; break;
-      case 'r': out[n++] = '\r'; break;
-      case 't': out[n++] = '\t'; break;
+      case '"':
+        out[n++] = '"';
+        break;
+      case '\\':
+        out[n++] = '\\';
+        break;
+      case '/':
+        out[n++] = '/';
+        break;
+      case 'b':
+        out[n++] = '\b';
+        break;
+      case 'f':
+        out[n++] = '\f';
+        break;
+      case 'n':
+        out[n++] = '\n';
+        break;
+      case 'r':
+        out[n++] = '\r';
+        break;
+      case 't':
+        out[n++] = '\t';
+        break;
       case 'u': {
         int u = read_hex4(i);
         if (u < 0) cursor.fail("bad \\u escape in string");
@@ -291,77 +313,79 @@ Questions read_questions(const std::filesystem::path& path, const TaskSpec* task
     items.push_back(item);
   };
 
-  parse_document(file.data(), file.size(), file.size() + simdjson::SIMDJSON_PADDING, cursor,
-                 [&](od::document& doc) {
-    if (doc.type() != od::json_type::array) cursor.fail("expected a JSON array of samples");
-    std::size_t index = 0;
-    for (od::value sample_value : doc.get_array()) {
-      cursor.start_record(index);
-      od::object sample = object_of(sample_value, cursor, "a sample");
-      Sample s{.profile_begin = items.size()};
-      bool has_id = false, has_input = false, has_profile = false;
-      for (od::field field : sample) {
-        od::raw_json_string key = field.key();
-        if (key == "id") {
-          cursor.at("id");
-          s.id = scalar(field.value(), arena, cursor);
-          cursor.record_id = s.id;
-          has_id = true;
-        } else if (key == "input") {
-          cursor.at("input");
-          s.input = scalar(field.value(), arena, cursor);
-          has_input = true;
-          if (task == nullptr) {
-            task = recognise_task(s.input);
-            if (task == nullptr) cursor.fail("cannot tell which LaMP task this is: pass --task");
+  parse_document(
+      file.data(), file.size(), file.size() + simdjson::SIMDJSON_PADDING, cursor,
+      [&](od::document& doc) {
+        if (doc.type() != od::json_type::array) cursor.fail("expected a JSON array of samples");
+        std::size_t index = 0;
+        for (od::value sample_value : doc.get_array()) {
+          cursor.start_record(index);
+          od::object sample = object_of(sample_value, cursor, "a sample");
+          Sample s{.profile_begin = items.size()};
+          bool has_id = false, has_input = false, has_profile = false;
+          for (od::field field : sample) {
+            od::raw_json_string key = field.key();
+            if (key == "id") {
+              cursor.at("id");
+              s.id = scalar(field.value(), arena, cursor);
+              cursor.record_id = s.id;
+              has_id = true;
+            } else if (key == "input") {
+              cursor.at("input");
+              s.input = scalar(field.value(), arena, cursor);
+              has_input = true;
+              if (task == nullptr) {
+                task = recognise_task(s.input);
+                if (task == nullptr)
+                  cursor.fail("cannot tell which LaMP task this is: pass --task");
+              }
+            } else if (key == "profile") {
+              cursor.at("profile");
+              if (task == nullptr) {
+                cursor.fail("cannot tell which LaMP task this is before its profile: pass --task");
+              }
+              std::size_t position = 0;
+              for (od::value item : array_of(field.value(), cursor, "the profile")) {
+                read_item(item, position++);
+              }
+              has_profile = true;
+            }
           }
-        } else if (key == "profile") {
-          cursor.at("profile");
-          if (task == nullptr) {
-            cursor.fail("cannot tell which LaMP task this is before its profile: pass --task");
+          if (!has_id || !has_input || !has_profile) {
+            cursor.at(!has_id ? "id" : !has_input ? "input" : "profile");
+            cursor.fail("missing field");
           }
-          std::size_t position = 0;
-          for (od::value item : array_of(field.value(), cursor, "the profile")) {
-            read_item(item, position++);
+          s.profile_size = items.size() - s.profile_begin;
+          if (s.profile_size == 0) {
+            cursor.at("profile");
+            cursor.fail("empty profile (a LaMP sample needs at least one profile item)");
           }
-          has_profile = true;
+          // Duplicate profile ids: sort their hashes (integers, no allocation per item); equal
+          // hashes are then compared as strings.
+          id_hashes.clear();
+          for (std::size_t i = s.profile_begin; i < items.size(); ++i) {
+            id_hashes.push_back({std::hash<std::string_view>{}(items[i].id), i});
+          }
+          std::sort(id_hashes.begin(), id_hashes.end());
+          for (std::size_t k = 1; k < id_hashes.size(); ++k) {
+            if (id_hashes[k].first != id_hashes[k - 1].first) continue;
+            std::size_t a = id_hashes[k - 1].second, b = id_hashes[k].second;
+            if (items[a].id != items[b].id) continue;
+            cursor.at("profile", std::max(a, b) - s.profile_begin, "id");
+            cursor.fail(fmt::format("duplicate profile id \"{}\" in this sample", items[a].id));
+          }
+          auto [it, inserted] = sample_index.emplace(s.id, index);
+          if (!inserted) {
+            cursor.at("id");
+            cursor.fail(fmt::format("duplicate sample id (also record {})", it->second));
+          }
+          samples.push_back(s);
+          ++index;
+          // Let the pages already parsed leave the resident set; the views into them stay valid
+          // (the kernel maps them back from the page cache when they are read).
+          if (index % 256 == 0) file.release_before(doc.current_location().value());
         }
-      }
-      if (!has_id || !has_input || !has_profile) {
-        cursor.at(!has_id ? "id" : !has_input ? "input" : "profile");
-        cursor.fail("missing field");
-      }
-      s.profile_size = items.size() - s.profile_begin;
-      if (s.profile_size == 0) {
-        cursor.at("profile");
-        cursor.fail("empty profile (a LaMP sample needs at least one profile item)");
-      }
-      // Duplicate profile ids: sort their hashes (integers, no allocation per item); equal
-      // hashes are then compared as strings.
-      id_hashes.clear();
-      for (std::size_t i = s.profile_begin; i < items.size(); ++i) {
-        id_hashes.push_back({std::hash<std::string_view>{}(items[i].id), i});
-      }
-      std::sort(id_hashes.begin(), id_hashes.end());
-      for (std::size_t k = 1; k < id_hashes.size(); ++k) {
-        if (id_hashes[k].first != id_hashes[k - 1].first) continue;
-        std::size_t a = id_hashes[k - 1].second, b = id_hashes[k].second;
-        if (items[a].id != items[b].id) continue;
-        cursor.at("profile", std::max(a, b) - s.profile_begin, "id");
-        cursor.fail(fmt::format("duplicate profile id \"{}\" in this sample", items[a].id));
-      }
-      auto [it, inserted] = sample_index.emplace(s.id, index);
-      if (!inserted) {
-        cursor.at("id");
-        cursor.fail(fmt::format("duplicate sample id (also record {})", it->second));
-      }
-      samples.push_back(s);
-      ++index;
-      // Let the pages already parsed leave the resident set; the views into them stay valid
-      // (the kernel maps them back from the page cache when they are read).
-      if (index % 256 == 0) file.release_before(doc.current_location().value());
-    }
-  });
+      });
   if (task == nullptr) {
     throw Error(Location{.file = path.string()}, "no samples: cannot tell which task; pass --task");
   }
@@ -374,65 +398,66 @@ Outputs parse_outputs(std::string_view json, const std::string& name) {
   Outputs outputs;
   outputs.source = name;
   std::string_view padded = store_padded(json, outputs.arena);
-  parse_document(padded.data(), padded.size(), padded.size() + simdjson::SIMDJSON_PADDING, cursor,
-                 [&](od::document& doc) {
-    auto read_records = [&](od::array records) {
-      std::size_t index = 0;
-      for (od::value value : records) {
-        cursor.start_record(index);
-        od::object record = object_of(value, cursor, "an {\"id\", \"output\"} record");
-        Output out;
-        bool has_id = false, has_output = false;
-        for (od::field field : record) {
+  parse_document(
+      padded.data(), padded.size(), padded.size() + simdjson::SIMDJSON_PADDING, cursor,
+      [&](od::document& doc) {
+        auto read_records = [&](od::array records) {
+          std::size_t index = 0;
+          for (od::value value : records) {
+            cursor.start_record(index);
+            od::object record = object_of(value, cursor, "an {\"id\", \"output\"} record");
+            Output out;
+            bool has_id = false, has_output = false;
+            for (od::field field : record) {
+              od::raw_json_string key = field.key();
+              if (key == "id") {
+                cursor.at("id");
+                out.id = scalar(field.value(), outputs.arena, cursor);
+                cursor.record_id = out.id;
+                has_id = true;
+              } else if (key == "output") {
+                cursor.at("output");
+                out.output = scalar(field.value(), outputs.arena, cursor);
+                has_output = true;
+              }
+            }
+            if (!has_id || !has_output) {
+              cursor.at(!has_id ? "id" : "output");
+              cursor.fail("missing field");
+            }
+            outputs.records.push_back(out);
+            ++index;
+          }
+        };
+        od::json_type type = doc.type();
+        if (type == od::json_type::array) {
+          read_records(doc.get_array());
+          return;
+        }
+        if (type != od::json_type::object) {
+          cursor.fail(fmt::format("expected {{\"task\", \"golds\"}} or a list of records, found {}",
+                                  type_name(type)));
+        }
+        bool has_golds = false;
+        for (od::field field : doc.get_object()) {
           od::raw_json_string key = field.key();
-          if (key == "id") {
-            cursor.at("id");
-            out.id = scalar(field.value(), outputs.arena, cursor);
-            cursor.record_id = out.id;
-            has_id = true;
-          } else if (key == "output") {
-            cursor.at("output");
-            out.output = scalar(field.value(), outputs.arena, cursor);
-            has_output = true;
+          if (key == "task") {
+            cursor.at("task");
+            Arena scratch;
+            outputs.task = std::string(scalar(field.value(), scratch, cursor));
+          } else if (key == "golds") {
+            cursor.at("golds");
+            read_records(array_of(field.value(), cursor, "the records"));
+            has_golds = true;
           }
         }
-        if (!has_id || !has_output) {
-          cursor.at(!has_id ? "id" : "output");
+        if (!has_golds) {
+          cursor.record.reset();
+          cursor.record_id = {};
+          cursor.at("golds");
           cursor.fail("missing field");
         }
-        outputs.records.push_back(out);
-        ++index;
-      }
-    };
-    od::json_type type = doc.type();
-    if (type == od::json_type::array) {
-      read_records(doc.get_array());
-      return;
-    }
-    if (type != od::json_type::object) {
-      cursor.fail(fmt::format("expected {{\"task\", \"golds\"}} or a list of records, found {}",
-                              type_name(type)));
-    }
-    bool has_golds = false;
-    for (od::field field : doc.get_object()) {
-      od::raw_json_string key = field.key();
-      if (key == "task") {
-        cursor.at("task");
-        Arena scratch;
-        outputs.task = std::string(scalar(field.value(), scratch, cursor));
-      } else if (key == "golds") {
-        cursor.at("golds");
-        read_records(array_of(field.value(), cursor, "the records"));
-        has_golds = true;
-      }
-    }
-    if (!has_golds) {
-      cursor.record.reset();
-      cursor.record_id = {};
-      cursor.at("golds");
-      cursor.fail("missing field");
-    }
-  });
+      });
   return outputs;
 }
 
@@ -450,27 +475,28 @@ Ranking read_ranking(const std::filesystem::path& path) {
     json = store_padded(std::string_view(file.data(), file.size()), ranking.arena);
   }
   std::unordered_set<std::string_view> seen;
-  parse_document(json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING, cursor,
-                 [&](od::document& doc) {
-    if (doc.type() != od::json_type::object) {
-      cursor.fail("expected a JSON object {\"<sample id>\": [\"<profile id>\", ...]}");
-    }
-    std::size_t index = 0;
-    for (od::field field : doc.get_object()) {
-      cursor.start_record(index);
-      Ranking::Entry entry;
-      entry.sample_id = unescape(escaped_content(field.key().raw()), ranking.arena, cursor);
-      cursor.record_id = entry.sample_id;
-      if (!seen.insert(entry.sample_id).second) cursor.fail("duplicate sample id");
-      std::size_t position = 0;
-      for (od::value id : array_of(field.value(), cursor, "the ranked profile ids")) {
-        cursor.at("", position++);
-        entry.profile_ids.push_back(scalar(id, ranking.arena, cursor));
-      }
-      ranking.entries.push_back(std::move(entry));
-      ++index;
-    }
-  });
+  parse_document(
+      json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING, cursor,
+      [&](od::document& doc) {
+        if (doc.type() != od::json_type::object) {
+          cursor.fail("expected a JSON object {\"<sample id>\": [\"<profile id>\", ...]}");
+        }
+        std::size_t index = 0;
+        for (od::field field : doc.get_object()) {
+          cursor.start_record(index);
+          Ranking::Entry entry;
+          entry.sample_id = unescape(escaped_content(field.key().raw()), ranking.arena, cursor);
+          cursor.record_id = entry.sample_id;
+          if (!seen.insert(entry.sample_id).second) cursor.fail("duplicate sample id");
+          std::size_t position = 0;
+          for (od::value id : array_of(field.value(), cursor, "the ranked profile ids")) {
+            cursor.at("", position++);
+            entry.profile_ids.push_back(scalar(id, ranking.arena, cursor));
+          }
+          ranking.entries.push_back(std::move(entry));
+          ++index;
+        }
+      });
   return ranking;
 }
 

@@ -39,19 +39,22 @@ void apply_ranking(Questions& questions, const Ranking& ranking) {
     Location where{.record_id = std::string(sample.id), .field = "profile"};
     if (!unknown.empty()) {
       throw Error(where, fmt::format("the ranking lists profile ids the sample does not have (or "
-                                     "lists them twice): {}", quoted_list(unknown)));
+                                     "lists them twice): {}",
+                                     quoted_list(unknown)));
     }
     if (!position.empty()) {
       std::vector<std::string_view> missing;
       for (const ProfileItem& item : profile) {
         if (position.contains(item.id)) missing.push_back(item.id);
       }
-      throw Error(where, fmt::format("the ranking leaves out profile ids: {}", quoted_list(missing)));
+      throw Error(where,
+                  fmt::format("the ranking leaves out profile ids: {}", quoted_list(missing)));
     }
     questions.reorder_profile(s, order);
   }
   if (!unranked.empty()) {
-    throw Error(fmt::format("{} sample(s) have no ranking: {}", unranked.size(), quoted_list(unranked)));
+    throw Error(
+        fmt::format("{} sample(s) have no ranking: {}", unranked.size(), quoted_list(unranked)));
   }
   if (!by_sample.empty()) {
     std::vector<std::string_view> extra;
@@ -63,7 +66,8 @@ void apply_ranking(Questions& questions, const Ranking& ranking) {
   }
 }
 
-std::vector<std::string_view> outputs_by_sample(const Questions& questions, const Outputs& outputs) {
+std::vector<std::string_view> outputs_by_sample(const Questions& questions,
+                                                const Outputs& outputs) {
   std::unordered_map<std::string_view, std::string_view> by_id;
   for (const Output& record : outputs.records) by_id[record.id] = record.output;
   std::vector<std::string_view> result, missing;
@@ -77,16 +81,18 @@ std::vector<std::string_view> outputs_by_sample(const Questions& questions, cons
     by_id.erase(it);
   }
   if (!missing.empty()) {
-    throw Error(Location{.file = outputs.source},
-                fmt::format("{} sample(s) have no output: {}", missing.size(), quoted_list(missing)));
+    throw Error(
+        Location{.file = outputs.source},
+        fmt::format("{} sample(s) have no output: {}", missing.size(), quoted_list(missing)));
   }
   if (!by_id.empty()) {
     std::vector<std::string_view> extra;
     for (const Output& record : outputs.records) {
       if (by_id.contains(record.id)) extra.push_back(record.id);
     }
-    throw Error(Location{.file = outputs.source},
-                fmt::format("outputs for ids that are not in the questions: {}", quoted_list(extra)));
+    throw Error(
+        Location{.file = outputs.source},
+        fmt::format("outputs for ids that are not in the questions: {}", quoted_list(extra)));
   }
   return result;
 }

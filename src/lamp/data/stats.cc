@@ -53,16 +53,17 @@ CountSummary summarise(std::vector<std::size_t> values) {
   double total = 0;
   for (std::size_t v : values) total += static_cast<double>(v);
   summary.mean = total / static_cast<double>(n);
-  summary.median = n % 2 == 1 ? static_cast<double>(values[n / 2])
-                              : (static_cast<double>(values[n / 2 - 1]) +
-                                 static_cast<double>(values[n / 2])) / 2;
+  summary.median =
+      n % 2 == 1
+          ? static_cast<double>(values[n / 2])
+          : (static_cast<double>(values[n / 2 - 1]) + static_cast<double>(values[n / 2])) / 2;
   return summary;
 }
 
 DataStats compute_stats(const Questions& questions, const Outputs* outputs) {
   const TaskSpec& task = questions.task();
-  DataStats stats{.task = &task, .samples = questions.size(),
-                  .profile_items = questions.items().size()};
+  DataStats stats{
+      .task = &task, .samples = questions.size(), .profile_items = questions.items().size()};
 
   std::vector<std::size_t> sizes, input_words;
   std::unordered_set<std::string> profiles;

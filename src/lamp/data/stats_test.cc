@@ -22,17 +22,21 @@ class StatsTest : public ::testing::Test {
   // there are 2 users; sizes 2, 2, 3; 3 of 7 items dated; the template's fixed part is 28 words,
   // so inputs are 28 + 3, 28 + 1 and 28 + 2 words.
   fs::path write_questions_file() {
-    const std::string prefix = "What is the score of the following review on a scale of 1 to 5? "
-                               "just answer with 1, 2, 3, 4, or 5 without further explanation. "
-                               "review: ";
+    const std::string prefix =
+        "What is the score of the following review on a scale of 1 to 5? "
+        "just answer with 1, 2, 3, 4, or 5 without further explanation. "
+        "review: ";
     const std::string json = R"([
- {"id": "1", "input": ")" + prefix + R"(great product works", "profile": [
+ {"id": "1", "input": ")" + prefix +
+                             R"(great product works", "profile": [
     {"text": "a b c", "score": "5", "id": "p1", "date": "2020-01-01"},
     {"text": "d e", "score": "4", "id": "p2"}]},
- {"id": "2", "input": ")" + prefix + R"(bad", "profile": [
+ {"id": "2", "input": ")" + prefix +
+                             R"(bad", "profile": [
     {"text": "d e", "score": "4", "id": "p2", "date": "2020-01-02"},
     {"text": "a b c", "score": "5", "id": "p1"}]},
- {"id": "3", "input": ")" + prefix + R"(  two\twords ", "profile": [
+ {"id": "3", "input": ")" + prefix +
+                             R"(  two\twords ", "profile": [
     {"text": "x", "score": "1", "id": "q1"},
     {"text": "y", "score": "2", "id": "q2"},
     {"text": "z", "score": "3", "id": "q3", "date": "2021-05-05"}]}
@@ -178,14 +182,16 @@ TEST_F(StatsTest, JsonHasEveryNumber) {
 TEST_F(StatsTest, CliSynthThenStats) {
   using testing_util::run_lamp;
   const std::string out = "'" + (dir_ / "gen").string() + "'";
-  auto synth = run_lamp("data synth --task LaMP-2 --samples 17 --profile-size 6 --seed 3 "
-                        "--split test --dates --out " + out);
+  auto synth = run_lamp(
+      "data synth --task LaMP-2 --samples 17 --profile-size 6 --seed 3 "
+      "--split test --dates --out " +
+      out);
   ASSERT_EQ(synth.status, 0) << synth.err;
   ASSERT_TRUE(fs::exists(dir_ / "gen" / "test_questions.json"));
   ASSERT_TRUE(fs::exists(dir_ / "gen" / "test_outputs.json"));
 
-  const std::string files = "--questions " + out + "/test_questions.json --outputs " + out +
-                            "/test_outputs.json";
+  const std::string files =
+      "--questions " + out + "/test_questions.json --outputs " + out + "/test_outputs.json";
   auto json = run_lamp("data stats --json " + files);
   ASSERT_EQ(json.status, 0) << json.err;
   simdjson::dom::parser parser;

@@ -119,9 +119,9 @@ struct FieldShape {
 
 struct TaskShape {
   std::string_view task;
-  FieldShape input;            // each "{}" of the input template
-  FieldShape output;           // generation tasks: derived from the input
-  unsigned output_overlap;     // permille of a derived text's content words taken from its source
+  FieldShape input;         // each "{}" of the input template
+  FieldShape output;        // generation tasks: derived from the input
+  unsigned output_overlap;  // permille of a derived text's content words taken from its source
   std::array<FieldShape, kMaxProfileFields> fields;  // registry order; label fields are unused
 };
 
@@ -136,9 +136,15 @@ constexpr std::array<TaskShape, 8> kShapes = {{
     {"LaMP-2", {15, 60}, {}, 500, {{{15, 60}, {}}}},
     {"LaMP-3", {50, 200}, {}, 500, {{{50, 200}, {}}}},
     {"LaMP-4", {12, 34}, kHeadline, 500, {{kHeadline, {12, 34}}}},
-    {"LaMP-5", {110, 200}, {6, 13, Style::kTitle, true}, 500,
+    {"LaMP-5",
+     {110, 200},
+     {6, 13, Style::kTitle, true},
+     500,
      {{{6, 13, Style::kTitle, true}, {110, 200}}}},
-    {"LaMP-6", {50, 350}, {4, 11, Style::kTitle, true}, 500,
+    {"LaMP-6",
+     {50, 350},
+     {4, 11, Style::kTitle, true},
+     500,
      {{{4, 11, Style::kTitle, true}, {50, 350}}}},
     // A paraphrase keeps most of its tweet's words.
     {"LaMP-7", {12, 26}, {11, 23, Style::kProse, true}, 700, {{{12, 26}}}},
@@ -165,19 +171,22 @@ constexpr Mix kTitleMix{200, 30, 500};
 
 // Common English words, most frequent first; they get the top of their own Zipf distribution.
 constexpr std::string_view kFunctionWords[] = {
-    "the", "of", "and", "to", "a", "in", "is", "that", "for", "it", "as", "was", "with", "on",
-    "be", "by", "at", "this", "are", "from", "or", "have", "an", "they", "which", "one", "you",
-    "were", "her", "all", "she", "there", "would", "their", "we", "him", "been", "has", "when",
-    "who", "will", "more", "no", "if", "out", "so", "said", "what", "up", "its", "about", "into",
-    "than", "them", "can", "only", "other", "new", "some", "could", "time", "these", "two", "may",
-    "then", "do", "first", "any", "my", "now", "such", "like", "our", "over", "even", "most",
-    "made", "after", "also", "did", "many", "before", "must", "through", "back", "years",
-    "where", "much", "your", "way", "well", "down", "should", "because", "each", "just", "those",
-    "people", "how", "too", "little", "good", "very", "make", "world", "still", "own", "see",
-    "work", "long", "get", "here", "between", "both", "life", "being", "under", "never", "day",
-    "same", "another", "know", "while", "last", "might", "us", "great", "old", "year", "off",
-    "come", "since", "against", "go", "right", "used", "take", "three", "not", "but", "his",
-    "had", "he", "i", "best", "why", "use", "based", "via", "using", "towards"};
+    "the",     "of",     "and",     "to",      "a",     "in",    "is",    "that",   "for",  "it",
+    "as",      "was",    "with",    "on",      "be",    "by",    "at",    "this",   "are",  "from",
+    "or",      "have",   "an",      "they",    "which", "one",   "you",   "were",   "her",  "all",
+    "she",     "there",  "would",   "their",   "we",    "him",   "been",  "has",    "when", "who",
+    "will",    "more",   "no",      "if",      "out",   "so",    "said",  "what",   "up",   "its",
+    "about",   "into",   "than",    "them",    "can",   "only",  "other", "new",    "some", "could",
+    "time",    "these",  "two",     "may",     "then",  "do",    "first", "any",    "my",   "now",
+    "such",    "like",   "our",     "over",    "even",  "most",  "made",  "after",  "also", "did",
+    "many",    "before", "must",    "through", "back",  "years", "where", "much",   "your", "way",
+    "well",    "down",   "should",  "because", "each",  "just",  "those", "people", "how",  "too",
+    "little",  "good",   "very",    "make",    "world", "still", "own",   "see",    "work", "long",
+    "get",     "here",   "between", "both",    "life",  "being", "under", "never",  "day",  "same",
+    "another", "know",   "while",   "last",    "might", "us",    "great", "old",    "year", "off",
+    "come",    "since",  "against", "go",      "right", "used",  "take",  "three",  "not",  "but",
+    "his",     "had",    "he",      "i",       "best",  "why",   "use",   "based",  "via",  "using",
+    "towards"};
 
 constexpr std::size_t kPseudoWords = 5000;
 constexpr std::size_t kTopics = 64;
@@ -189,13 +198,13 @@ constexpr std::size_t kCommonPseudo = 100;
 
 std::string pseudo_word(Rng& rng) {
   static constexpr std::string_view kOnsets[] = {
-      "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v",
-      "w", "z", "br", "ch", "cl", "cr", "dr", "fl", "gr", "pl", "pr", "sh", "sl", "st",
-      "tr", "th", "", ""};
-  static constexpr std::string_view kVowels[] = {"a", "e", "i", "o", "u", "a", "e", "o",
-                                                 "ai", "ea", "ou", "io"};
-  static constexpr std::string_view kCodas[] = {"", "", "", "", "n", "r", "s", "l",
-                                                "m", "t", "nd", "st", "ck", "x"};
+      "b",  "c",  "d",  "f",  "g",  "h",  "j",  "k",  "l",  "m",  "n",  "p",
+      "r",  "s",  "t",  "v",  "w",  "z",  "br", "ch", "cl", "cr", "dr", "fl",
+      "gr", "pl", "pr", "sh", "sl", "st", "tr", "th", "",   ""};
+  static constexpr std::string_view kVowels[] = {"a", "e", "i",  "o",  "u",  "a",
+                                                 "e", "o", "ai", "ea", "ou", "io"};
+  static constexpr std::string_view kCodas[] = {"",  "",  "",  "",   "n",  "r",  "s",
+                                                "l", "m", "t", "nd", "st", "ck", "x"};
   // 1, 2 or 3 syllables, 2 most often.
   std::size_t syllables = 1 + rng.below(4);
   if (syllables == 4) syllables = 2;
@@ -431,8 +440,8 @@ class Generator {
       } else if (r < mix.function + mix.label + mix.topic) {
         ids_.push_back(topic_words[topic_zipf_.draw(rng)]);
       } else {
-        ids_.push_back(static_cast<std::uint32_t>(std::size(kFunctionWords) +
-                                                  pseudo_zipf_.draw(rng)));
+        ids_.push_back(
+            static_cast<std::uint32_t>(std::size(kFunctionWords) + pseudo_zipf_.draw(rng)));
       }
     }
     render(rng, shape.style, out);
@@ -559,8 +568,10 @@ SynthData synthesize(const SynthOptions& options) {
   Outputs golds{.task = std::string(options.task->eval_name)};
   for (std::size_t index = 0; index < options.samples; ++index) {
     generator.draft(index, d);
-    Sample sample{.id = arena.store(d.id), .input = arena.store(d.input),
-                  .profile_begin = items.size(), .profile_size = d.profile_size};
+    Sample sample{.id = arena.store(d.id),
+                  .input = arena.store(d.input),
+                  .profile_begin = items.size(),
+                  .profile_size = d.profile_size};
     for (std::size_t k = 0; k < d.profile_size; ++k) {
       const DraftItem& draft_item = d.items[k];
       ProfileItem item{.id = arena.store(draft_item.id), .date = arena.store(draft_item.date)};
@@ -572,10 +583,9 @@ SynthData synthesize(const SynthOptions& options) {
     samples.push_back(sample);
     golds.records.push_back({.id = golds.arena.store(d.id), .output = golds.arena.store(d.output)});
   }
-  return SynthData{
-      .questions = Questions(*options.task, std::move(arena), std::move(samples), std::move(items),
-                             options.dates),
-      .golds = std::move(golds)};
+  return SynthData{.questions = Questions(*options.task, std::move(arena), std::move(samples),
+                                          std::move(items), options.dates),
+                   .golds = std::move(golds)};
 }
 
 void write_synthetic(const SynthOptions& options, const std::filesystem::path& questions_path,

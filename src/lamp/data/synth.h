@@ -37,11 +37,11 @@ struct SynthOptions {
   std::size_t samples = 40;        // >= 1
   std::size_t profile_size = 12;   // M, >= 1: sizes vary in [max(1, M/2), M + M/2]
   std::uint64_t seed = 1;
-  bool dates = false;              // give every profile item a "date"
+  bool dates = false;  // give every profile item a "date"
   // 0: each task's real text lengths. N: no text longer than N words (ranges shrink in
   // proportion), for small example files and fixtures.
   std::size_t max_words = 0;
-  std::uint64_t first_id = 1000;   // sample ids count up from here; item ids are "<sample>_<k>"
+  std::uint64_t first_id = 1000;  // sample ids count up from here; item ids are "<sample>_<k>"
 };
 
 // A whole synthetic split in memory: the questions and their golds (task = eval_name).

@@ -36,8 +36,11 @@ class SynthTest : public ::testing::Test {
 
 SynthOptions options_for(std::string_view task, std::size_t samples = 30,
                          std::size_t profile_size = 10, std::uint64_t seed = 7) {
-  return SynthOptions{.task = &find_task(task), .samples = samples, .profile_size = profile_size,
-                      .seed = seed, .dates = true};
+  return SynthOptions{.task = &find_task(task),
+                      .samples = samples,
+                      .profile_size = profile_size,
+                      .seed = seed,
+                      .dates = true};
 }
 
 std::set<std::string_view> words_of(std::string_view text) {
@@ -220,8 +223,8 @@ TEST_F(SynthTest, InputsShareMoreVocabularyWithTheirOwnProfile) {
   auto best = [&](const Sample& sample, const Sample& owner) {
     std::size_t top = 0;
     for (const ProfileItem& item : q.profile(owner)) {
-      top = std::max(top, overlap(sample.input, std::string(item.fields[0]) + " " +
-                                                    std::string(item.fields[1])));
+      top = std::max(top, overlap(sample.input,
+                                  std::string(item.fields[0]) + " " + std::string(item.fields[1])));
     }
     return top;
   };
@@ -244,9 +247,8 @@ TEST_F(SynthTest, ProfilesPredictTheirUsersLabels) {
     for (std::size_t s = 0; s < q.size(); ++s) {
       std::unordered_map<std::string_view, int> counts;
       for (const ProfileItem& item : q.profile(q.samples()[s])) ++counts[item.fields[field]];
-      auto top = std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) {
-        return a.second < b.second;
-      });
+      auto top = std::max_element(counts.begin(), counts.end(),
+                                  [](const auto& a, const auto& b) { return a.second < b.second; });
       hits += top->first == data.golds.records[s].output;
     }
     EXPECT_GE(hits, 80u);

@@ -39,8 +39,8 @@ const std::vector<TaskSpec>& table() {
            "twist ending, dystopia, dark comedy, classic, psychology, fantasy, romance, "
            "thought-provoking, social commentary, violence, true story] description: {}",
        .labels = {"sci-fi", "based on a book", "comedy", "action", "twist ending", "dystopia",
-                  "dark comedy", "classic", "psychology", "fantasy", "romance",
-                  "thought-provoking", "social commentary", "violence", "true story"},
+                  "dark comedy", "classic", "psychology", "fantasy", "romance", "thought-provoking",
+                  "social commentary", "violence", "true story"},
        .metric = MetricKind::kClassification,
        .target_field = "tag",
        .prompt = {.text_field = "description",
@@ -130,7 +130,8 @@ const std::vector<TaskSpec>& table() {
                   .item = "\"{}\" ",
                   // Budgets "by user." but writes "by a person.", as prompts.py does.
                   .reserved = "are written by user. Following the given patterns",
-                  .assembly = "{profile} are written by a person. Following the given patterns {input}"}},
+                  .assembly =
+                      "{profile} are written by a person. Following the given patterns {input}"}},
       // The first release's LaMP-2: news categorisation. Its outputs files also say "LaMP_2".
       {.name = "LaMP-2N",
        .eval_name = "LaMP_2",
@@ -179,7 +180,8 @@ const TaskSpec& find_task(std::string_view name) {
     if (canonical(task.name) == wanted) return task;
   }
   std::string known;
-  for (const TaskSpec& task : table()) known += (known.empty() ? "" : ", ") + std::string(task.name);
+  for (const TaskSpec& task : table())
+    known += (known.empty() ? "" : ", ") + std::string(task.name);
   throw Error(fmt::format("unknown task \"{}\" (known: {}; \"LaMP_N\" also works)", name, known));
 }
 

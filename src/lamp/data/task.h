@@ -47,7 +47,7 @@ struct TaskSpec {
   // when the data cannot be downloaded, and then `not_downloadable` says where it comes from.
   std::string_view download_folder;
   std::string_view not_downloadable;
-  std::string_view title;      // "citation identification"
+  std::string_view title;  // "citation identification"
   // Fields every profile item carries besides "id" (and "date" in time-based splits).
   std::vector<std::string_view> profile_fields;
   // Profile fields joined by one space to make a retrieval document (a corpus item).

@@ -40,7 +40,8 @@ std::vector<ZipEntry> read_zip_json_entries(const std::filesystem::path& path) {
     std::unique_ptr<zip_file_t, decltype(&zip_fclose)> file(
         zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(i), 0), &zip_fclose);
     std::string bytes(st.size, '\0');
-    if (!file || zip_fread(file.get(), bytes.data(), st.size) != static_cast<zip_int64_t>(st.size)) {
+    if (!file ||
+        zip_fread(file.get(), bytes.data(), st.size) != static_cast<zip_int64_t>(st.size)) {
       throw Error(Location{.file = path.string()},
                   fmt::format("cannot read entry \"{}\": {}", name, zip_strerror(archive.get())));
     }

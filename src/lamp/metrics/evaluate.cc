@@ -46,7 +46,8 @@ std::vector<ScoredPair> match_by_id(const Outputs& golds, const Outputs& predict
   if (!missing.empty() || !extra.empty()) {
     std::string message = "prediction ids and gold ids do not match";
     if (!missing.empty()) {
-      message += fmt::format("; {} gold id(s) have no prediction: {}", missing.size(), quoted_list(missing));
+      message += fmt::format("; {} gold id(s) have no prediction: {}", missing.size(),
+                             quoted_list(missing));
     }
     if (!extra.empty()) {
       message += fmt::format("; {} prediction id(s) are not in the golds ({}): {}", extra.size(),
@@ -98,9 +99,9 @@ EvalReport evaluate(const TaskSpec& task, const Outputs& golds, const Outputs& p
       ClassificationScores s = score_classification(pairs, task.labels);
       report.metrics = {{"accuracy", s.accuracy}, {"f1", s.f1}};
       if (s.predictions_outside_labels > 0) {
-        report.notes.push_back(fmt::format(
-            "{} of {} predictions are not one of the {} labels (scored as wrong)",
-            s.predictions_outside_labels, pairs.size(), task.name));
+        report.notes.push_back(
+            fmt::format("{} of {} predictions are not one of the {} labels (scored as wrong)",
+                        s.predictions_outside_labels, pairs.size(), task.name));
       }
       if (s.golds_outside_labels > 0) {
         report.notes.push_back(fmt::format("{} of {} golds are not one of the {} labels",
@@ -141,7 +142,7 @@ std::vector<EvalReport> evaluate_all(const std::vector<Outputs>& golds,
         throw Error(Location{.file = file.source},
                     fmt::format("{} file has no \"task\" field", what));
       }
-      find_task(file.task);  // an unknown task name is an error
+      find_task(file.task);    // an unknown task name is an error
       map[file.task] = &file;  // a later file of the same task wins, as in eval_all.py
     }
     return map;
@@ -175,7 +176,12 @@ void write_report(JsonWriter& w, const EvalReport& report, const EvalOptions& op
   for (const auto& [key, value] : report.metrics) w.key(key).value(value);
   for (const auto& [key, interval] : report.intervals) {
     w.key(key + "_bootstrap").begin_object();
-    w.key("low").value(interval.low).key("mid").value(interval.mid).key("high").value(interval.high);
+    w.key("low")
+        .value(interval.low)
+        .key("mid")
+        .value(interval.mid)
+        .key("high")
+        .value(interval.high);
     w.end_object();
   }
   if (!report.intervals.empty()) {

@@ -19,15 +19,16 @@ namespace {
 std::vector<ScoredPair> pairs_of(std::initializer_list<std::pair<const char*, const char*>> pg) {
   std::vector<ScoredPair> out;
   int i = 0;
-  for (auto [p, g] : pg) out.push_back({.id = i++ % 2 ? "odd" : "even", .prediction = p, .gold = g});
+  for (auto [p, g] : pg)
+    out.push_back({.id = i++ % 2 ? "odd" : "even", .prediction = p, .gold = g});
   return out;
 }
 
 const std::vector<std::string_view> kTwoLabels = {"[1]", "[2]"};
 
 TEST(Classification, StripsThenMatchesCaseSensitively) {
-  auto s = score_classification(pairs_of({{" [1]\n", "[1]"}, {"[2]\xc2\xa0", "[2]"}, {"[1].", "[1]"}}),
-                                kTwoLabels);
+  auto s = score_classification(
+      pairs_of({{" [1]\n", "[1]"}, {"[2]\xc2\xa0", "[2]"}, {"[1].", "[1]"}}), kTwoLabels);
   EXPECT_DOUBLE_EQ(s.accuracy, 2.0 / 3.0);
   EXPECT_EQ(s.predictions_outside_labels, 1u);
 }
@@ -44,15 +45,16 @@ TEST(Classification, TwoOutOfLabelStringsCountAsEqual) {
 TEST(Classification, MacroF1OverAllLabelsWithMissesAndFalsePositives) {
   // sklearn f1_score(y_true=[0,0,1,1], y_pred=[0,-1,0,1], labels=[0,1], average="macro"):
   // label 0: tp 1, fp 1, fn 1 -> 0.5; label 1: tp 1, fp 0, fn 1 -> P 1, R .5, F1 2/3.
-  auto s = score_classification(pairs_of({{"[1]", "[1]"}, {"x", "[1]"}, {"[1]", "[2]"}, {"[2]", "[2]"}}),
-                                kTwoLabels);
+  auto s = score_classification(
+      pairs_of({{"[1]", "[1]"}, {"x", "[1]"}, {"[1]", "[2]"}, {"[2]", "[2]"}}), kTwoLabels);
   EXPECT_DOUBLE_EQ(s.accuracy, 0.5);
   EXPECT_NEAR(s.f1, (0.5 + 2.0 / 3.0) / 2, 1e-15);
 }
 
 TEST(Classification, LabelsAbsentFromBothSidesPullMacroF1Down) {
   const TaskSpec& movies = find_task("LaMP-2");
-  auto s = score_classification(pairs_of({{"comedy", "comedy"}, {"action", "action"}}), movies.labels);
+  auto s =
+      score_classification(pairs_of({{"comedy", "comedy"}, {"action", "action"}}), movies.labels);
   EXPECT_DOUBLE_EQ(s.accuracy, 1.0);
   EXPECT_NEAR(s.f1, 2.0 / 15.0, 1e-15);
 }
@@ -148,8 +150,10 @@ TEST(Bootstrap, ResamplesArePairedAcrossColumns) {
 Outputs outputs(const std::string& json) { return parse_outputs(json, "test.json"); }
 
 TEST(Evaluate, DuplicateIdsLastOneWinsAndIsNoted) {
-  Outputs golds = outputs(R"({"task":"LaMP_1","golds":[{"id":"a","output":"[1]"},{"id":"b","output":"[2]"}]})");
-  Outputs preds = outputs(R"([{"id":"a","output":"[2]"},{"id":"b","output":"[2]"},{"id":"a","output":"[1]"}])");
+  Outputs golds =
+      outputs(R"({"task":"LaMP_1","golds":[{"id":"a","output":"[1]"},{"id":"b","output":"[2]"}]})");
+  Outputs preds =
+      outputs(R"([{"id":"a","output":"[2]"},{"id":"b","output":"[2]"},{"id":"a","output":"[1]"}])");
   EvalReport r = evaluate(find_task("LaMP_1"), golds, preds, {});
   EXPECT_EQ(r.metrics[0].first, "accuracy");
   EXPECT_DOUBLE_EQ(r.metrics[0].second, 1.0);
@@ -194,8 +198,9 @@ std::vector<Outputs> all_seven(bool with_lamp7) {
   std::vector<Outputs> files;
   const char* outputs_by_task[] = {"[1]", "comedy", "4", "a b", "c d", "e f", "g h"};
   for (int n = 1; n <= (with_lamp7 ? 7 : 6); ++n) {
-    files.push_back(outputs(fmt::format(R"({{"task":"LaMP_{}","golds":[{{"id":"{}","output":"{}"}}]}})",
-                                        n, n, outputs_by_task[n - 1])));
+    files.push_back(
+        outputs(fmt::format(R"({{"task":"LaMP_{}","golds":[{{"id":"{}","output":"{}"}}]}})", n, n,
+                            outputs_by_task[n - 1])));
   }
   return files;
 }

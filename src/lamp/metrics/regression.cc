@@ -46,7 +46,8 @@ RatingScores score_ratings(std::span<const ScoredPair> pairs) {
     std::string_view pred_text = text::py_strip(pair.prediction);
     std::optional<double> gold = text::py_float(gold_text);
     if (!gold) {
-      bad_golds.push_back(fmt::format("id \"{}\": gold \"{}\" is not a number", pair.id, gold_text));
+      bad_golds.push_back(
+          fmt::format("id \"{}\": gold \"{}\" is not a number", pair.id, gold_text));
       continue;
     }
     std::optional<double> pred = text::py_float(pred_text);
@@ -57,8 +58,8 @@ RatingScores score_ratings(std::span<const ScoredPair> pairs) {
     float gold32 = static_cast<float>(*gold);
     float pred32 = static_cast<float>(*pred);
     if (!std::isfinite(gold32)) {
-      bad_golds.push_back(fmt::format("id \"{}\": gold \"{}\" is not a finite float32", pair.id,
-                                      gold_text));
+      bad_golds.push_back(
+          fmt::format("id \"{}\": gold \"{}\" is not a finite float32", pair.id, gold_text));
     }
     if (!std::isfinite(pred32)) {
       bad_predictions.push_back(fmt::format("id \"{}\": \"{}\"", pair.id, pred_text));

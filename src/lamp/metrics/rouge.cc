@@ -126,7 +126,8 @@ std::vector<Interval> bootstrap_means(std::span<const std::span<const double>> c
   }
   for (std::size_t c = 0; c < k; ++c) {
     std::sort(means[c].begin(), means[c].end());
-    intervals[c] = {percentile(means[c], 2.5), percentile(means[c], 50), percentile(means[c], 97.5)};
+    intervals[c] = {percentile(means[c], 2.5), percentile(means[c], 50),
+                    percentile(means[c], 97.5)};
   }
   return intervals;
 }

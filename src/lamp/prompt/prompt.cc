@@ -92,7 +92,8 @@ bool PromptBuilder::try_build(std::string_view input, std::span<const ProfileIte
     ids = tokenizer_.encode(text, limit == 0 ? -1 : static_cast<int>(limit));
     saved += per_item - static_cast<long>(ids.size()) - cost;
     if (i > 0) joined += ", and ";
-    joined += fill_template(task_, spec.item, item, tokenizer_.decode(ids, true, tokenizer_.clean_up_by_default()));
+    joined += fill_template(task_, spec.item, item,
+                            tokenizer_.decode(ids, true, tokenizer_.clean_up_by_default()));
   }
   if (spec.assembly.empty()) {
     // add_string_after_title: after the first "title", or the input unchanged without one.

@@ -8,8 +8,9 @@
 // (Hugging Face's fast tokenizer, which the official runs used, rejects it) and the official
 // loop retries with factor - 0.1; a max_length of 0 means no truncation, as in the fast
 // tokenizer. Cut texts are decoded as transformers' batch_decode(skip_special_tokens=True) does for
-// the model, clean-up per its tokenizer_config.json. When factor drops below 0 the official code silently returns the bare input: lamp
-// returns the same string and flags it, so callers can count and report it.
+// the model, clean-up per its tokenizer_config.json. When factor drops below 0 the official code
+// silently returns the bare input: lamp returns the same string and flags it, so callers can count
+// and report it.
 //
 // Thread-safety: build() is const and may run concurrently.
 #pragma once
@@ -38,8 +39,8 @@ class PromptBuilder {
 
  private:
   // One try of the official function for a given max_len_prompt; false where it would raise.
-  bool try_build(std::string_view input, std::span<const ProfileItem> selected,
-                 long max_len_prompt, std::string& out) const;
+  bool try_build(std::string_view input, std::span<const ProfileItem> selected, long max_len_prompt,
+                 std::string& out) const;
   long count_tokens(std::string_view text) const;
 
   const TaskSpec& task_;

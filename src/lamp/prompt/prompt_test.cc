@@ -44,7 +44,8 @@ TEST_P(PromptConformance, EqualsOfficialPrompts) {
   for (std::size_t i = 0; i < ranked.size(); ++i) ranked_index[ranked.samples()[i].id] = i;
 
   simdjson::dom::parser parser, fast_parser;
-  simdjson::dom::array records = parser.load((kPrompts / "outputs" / (name + ".prompts.json")).string());
+  simdjson::dom::array records =
+      parser.load((kPrompts / "outputs" / (name + ".prompts.json")).string());
   simdjson::dom::array fast =
       fast_parser.load((kPrompts / "outputs_fast" / (name + ".prompts.json")).string())["records"];
   ASSERT_EQ(records.size(), fast.size());
@@ -91,12 +92,15 @@ TEST_P(PromptConformance, EqualsOfficialPrompts) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, PromptConformance, testing::Range(1, 8),
-                         [](const auto& test_case) { return "LaMP_" + std::to_string(test_case.param); });
+                         [](const auto& test_case) {
+                           return "LaMP_" + std::to_string(test_case.param);
+                         });
 
 TEST(PromptTemplate, FillsFieldsAndText) {
   const TaskSpec& lamp3 = find_task("LaMP-3");
   ProfileItem item{.id = "p", .fields = {"great {not a field}", "5", ""}};
-  EXPECT_EQ(fill_template(lamp3, lamp3.prompt.item, item, "cut {}"), "5 is the score for \"cut {}\" ");
+  EXPECT_EQ(fill_template(lamp3, lamp3.prompt.item, item, "cut {}"),
+            "5 is the score for \"cut {}\" ");
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ std::vector<std::string> tokens(std::string_view text) {
 using V = std::vector<std::string>;
 
 TEST(RougeTokenize, LowersAndSplitsOnNonAlphanumerics) {
-  EXPECT_EQ(tokens("State-of-the-art 2023 results!"), (V{"state", "of", "the", "art", "2023", "results"}));
+  EXPECT_EQ(tokens("State-of-the-art 2023 results!"),
+            (V{"state", "of", "the", "art", "2023", "results"}));
   EXPECT_EQ(tokens("UPPER lower"), (V{"upper", "lower"}));
   EXPECT_EQ(tokens("don't"), (V{"don", "t"}));
   EXPECT_EQ(tokens("line one\nline\ttwo\r\n"), (V{"line", "one", "line", "two"}));
@@ -23,7 +24,7 @@ TEST(RougeTokenize, LowersAndSplitsOnNonAlphanumerics) {
 }
 
 TEST(RougeTokenize, NonAsciiLettersSeparateTokens) {
-  EXPECT_EQ(tokens("na\xc3\xafve approach"), (V{"na", "ve", "approach"}));  // naïve
+  EXPECT_EQ(tokens("na\xc3\xafve approach"), (V{"na", "ve", "approach"}));          // naïve
   EXPECT_TRUE(tokens("\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82").empty());  // привет
   EXPECT_EQ(tokens("caf\xc3\x89!"), (V{"caf"}));  // CAFÉ lowers to café: é is no a-z
   EXPECT_EQ(tokens("\xef\xbc\x93 3"), (V{"3"}));  // fullwidth digit is not [0-9]

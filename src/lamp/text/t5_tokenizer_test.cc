@@ -170,10 +170,12 @@ namespace {
 TEST(T5Tokenizer, CleanUpDefaultComesFromTokenizerConfig) {
   // The fixture folder's tokenizer_config.json says false (as files saved by newer transformers
   // do); a bare tokenizer.json elsewhere gets transformers' old default, true.
-  EXPECT_FALSE(T5Tokenizer::load(std::filesystem::path(LAMP_FIXTURES) / "tokenizers" / "t5").clean_up_by_default());
+  EXPECT_FALSE(T5Tokenizer::load(std::filesystem::path(LAMP_FIXTURES) / "tokenizers" / "t5")
+                   .clean_up_by_default());
   testing_util::TempDir dir;
-  std::filesystem::copy_file(std::filesystem::path(LAMP_FIXTURES) / "tokenizers" / "t5" / "tokenizer.json",
-                             dir / "tokenizer.json");
+  std::filesystem::copy_file(
+      std::filesystem::path(LAMP_FIXTURES) / "tokenizers" / "t5" / "tokenizer.json",
+      dir / "tokenizer.json");
   EXPECT_TRUE(T5Tokenizer::load(dir.path()).clean_up_by_default());
   dir.write("tokenizer_config.json", R"({"clean_up_tokenization_spaces": true})");
   EXPECT_TRUE(T5Tokenizer::load(dir / "tokenizer.json").clean_up_by_default());
