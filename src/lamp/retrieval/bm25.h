@@ -8,6 +8,11 @@
 // Options for the Lucene variant (idf = ln(1 + (N - n + 0.5) / (n + 0.5)), no epsilon floor)
 // are there for users who ask for them, never by default.
 //
+// Scoring needs the document frequency of every corpus word (the mean idf) but term frequencies
+// only of the query's words, so only those are counted per document. The incremental form
+// (start, add_text / add_token, end_document, finish) splits and counts in one pass over the
+// text, without token lists.
+//
 // Thread-safety: a Bm25Scorer holds scratch space; use one per thread.
 #pragma once
 
@@ -19,7 +24,7 @@
 
 namespace lamp {
 
-class TokenInterner;
+class Bm25Corpus;
 
 struct Bm25Params {
   double k1 = 1.5;
@@ -38,7 +43,16 @@ class Bm25Scorer {
   void score(std::span<const std::span<const std::string_view>> documents,
              std::span<const std::string_view> query, std::vector<double>& scores);
 
-  // After score(): the corpus statistics, for debugging and tests.
+  // The same in steps. The query tokens (and all text added) must stay alive until finish().
+  void start(std::span<const std::string_view> query);
+  // Appends str.split(text), or one token, to the current document.
+  void add_text(std::string_view text);
+  void add_token(std::string_view token);
+  void end_document();
+  // Scores of the documents ended since start(), in order.
+  void finish(std::vector<double>& scores);
+
+  // After score() or finish(): the corpus statistics, for debugging and tests.
   double average_idf() const { return average_idf_; }
   double eps() const { return eps_; }
   double avgdl() const { return avgdl_; }
@@ -47,15 +61,9 @@ class Bm25Scorer {
   Bm25Params params_;
   double average_idf_ = 0, eps_ = 0, avgdl_ = 0;
   // Scratch reused across calls.
-  struct Posting {
-    std::uint32_t doc;
-    std::uint32_t tf;
-  };
-  std::unique_ptr<TokenInterner> interner_;
-  std::vector<std::vector<Posting>> postings_;  // by word id
-  std::vector<double> idf_;
-  std::vector<std::uint32_t> last_doc_;  // by word id: the last document it was seen in
-  std::vector<double> denominator_;      // by document
+  std::unique_ptr<Bm25Corpus> corpus_;
+  std::vector<double> idf_by_df_;    // by document frequency
+  std::vector<double> denominator_;  // by document
 };
 
 }  // namespace lamp

@@ -12,7 +12,8 @@ using Index = std::uint32_t;
 // numpy's DOUBLE_LT: NaN is larger than everything.
 bool less(double a, double b) { return a < b || (b != b && a == a); }
 
-constexpr std::ptrdiff_t kSmallQuicksort = 15;  // numpy: partitions of 16 or fewer are insertion-sorted
+constexpr std::ptrdiff_t kSmallQuicksort =
+    15;  // numpy: partitions of 16 or fewer are insertion-sorted
 constexpr int kStack = 128;
 
 int msb(std::size_t n) {
@@ -81,8 +82,10 @@ void numpy_argsort(std::span<const double> values, std::span<std::uint32_t> orde
         Index* pj = pr - 1;
         std::swap(*pm, *pj);
         for (;;) {
-          do ++pi; while (less(v[*pi], vp));
-          do --pj; while (less(vp, v[*pj]));
+          do ++pi;
+          while (less(v[*pi], vp));
+          do --pj;
+          while (less(vp, v[*pj]));
           if (pi >= pj) break;
           std::swap(*pi, *pj);
         }

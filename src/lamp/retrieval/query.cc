@@ -28,9 +28,10 @@ std::string extract_query(const TaskSpec& task, const Sample& sample) {
       start = i + 1;
     }
     if (quoted.size() < 3) {
-      fail(sample, fmt::format("a {} input has three double-quoted strings (the paper title and two "
-                               "references); this one has {}",
-                               task.name, quoted.size()));
+      fail(sample,
+           fmt::format("a {} input has three double-quoted strings (the paper title and two "
+                       "references); this one has {}",
+                       task.name, quoted.size()));
     }
     return std::string(text::py_strip(fmt::format("{} {}", quoted[1], quoted[2])));
   }
@@ -42,18 +43,24 @@ std::string extract_query(const TaskSpec& task, const Sample& sample) {
   return std::string(text::py_strip(input.substr(at + task.query_marker.size())));
 }
 
+std::size_t document_pieces(const TaskSpec& task, const ProfileItem& item, bool use_date,
+                            DocumentPieces& pieces) {
+  // split(a + " " + b) == split(a) + split(b): the joining space is whitespace.
+  std::size_t count = 0;
+  for (std::string_view field : task.corpus_fields)
+    pieces[count++] = item.fields[profile_field_index(task, field)];
+  if (use_date) {
+    pieces[count++] = "date:";
+    pieces[count++] = item.date;
+  }
+  return count;
+}
+
 void append_document_tokens(const TaskSpec& task, const ProfileItem& item, bool use_date,
                             std::vector<std::string_view>& tokens) {
-  // split(a + " " + b) == split(a) + split(b): the joining space is whitespace.
-  for (std::string_view field : task.corpus_fields) {
-    for (std::string_view token : text::py_split(item.fields[profile_field_index(task, field)])) {
-      tokens.push_back(token);
-    }
-  }
-  if (use_date) {
-    tokens.push_back("date:");
-    for (std::string_view token : text::py_split(item.date)) tokens.push_back(token);
-  }
+  DocumentPieces pieces;
+  std::size_t count = document_pieces(task, item, use_date, pieces);
+  for (std::size_t i = 0; i < count; ++i) text::py_split_into(pieces[i], tokens);
 }
 
 std::string document_text(const TaskSpec& task, const ProfileItem& item, bool use_date) {

@@ -10,6 +10,7 @@
 // official code crashes there.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,12 @@
 namespace lamp {
 
 std::string extract_query(const TaskSpec& task, const Sample& sample);
+
+// The document for `item` as pieces whose str.split() tokens, concatenated, are the document's:
+// the corpus fields, then "date:" and the date with use_date. Returns how many of `pieces`.
+using DocumentPieces = std::array<std::string_view, kMaxProfileFields + 2>;
+std::size_t document_pieces(const TaskSpec& task, const ProfileItem& item, bool use_date,
+                            DocumentPieces& pieces);
 
 // The whitespace tokens (Python str.split()) of the document for `item`, appended to `tokens`.
 // Equal to splitting the joined document string, without building it.

@@ -16,6 +16,8 @@
 #include "lamp/retrieval/numpy_sort.h"
 #include "lamp/retrieval/query.h"
 #include "lamp/retrieval/retriever.h"
+#include "lamp/text/python_str.h"
+#include "lamp/text/utf8.h"
 
 namespace lamp {
 namespace {
@@ -27,7 +29,8 @@ class Bm25Conformance : public testing::TestWithParam<int> {};
 
 TEST_P(Bm25Conformance, RankingAndScoresEqualOfficial) {
   fs::path dir = kBm25 / ("LaMP-" + std::to_string(GetParam()));
-  Questions questions = read_questions(dir / "questions.json", &find_task("LaMP-" + std::to_string(GetParam())));
+  Questions questions =
+      read_questions(dir / "questions.json", &find_task("LaMP-" + std::to_string(GetParam())));
   for (int threads : {1, 2, 3}) {
     std::vector<SampleRanking> rankings = rank_profiles(questions, {.threads = threads});
     Ranking ours = to_ranking(questions, rankings);
@@ -58,7 +61,9 @@ TEST_P(Bm25Conformance, RankingAndScoresEqualOfficial) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Bm25Conformance, testing::Range(1, 8),
-                         [](const auto& test_case) { return "LaMP_" + std::to_string(test_case.param); });
+                         [](const auto& test_case) {
+                           return "LaMP_" + std::to_string(test_case.param);
+                         });
 
 TEST(Bm25, EpsilonFloorAndStatistics) {
   // Three documents; "a" is in all three: idf = ln(0.5) - ln(3.5) < 0, so it gets eps.
@@ -93,6 +98,108 @@ TEST(Bm25, LuceneVariantOnRequest) {
   EXPECT_GT(scores[0], 0);
 }
 
+// str.split() one code point at a time: the definition the block-wise splitter must equal.
+std::vector<std::string_view> reference_split(std::string_view text) {
+  std::vector<std::string_view> tokens;
+  std::size_t pos = 0, start = 0;
+  bool in_token = false;
+  while (pos < text.size()) {
+    std::size_t at = pos;
+    bool space = text::py_isspace(text::next_code_point(text, pos));
+    if (space && in_token) tokens.push_back(text.substr(start, at - start));
+    if (!space && !in_token) start = at;
+    in_token = !space;
+  }
+  if (in_token) tokens.push_back(text.substr(start));
+  return tokens;
+}
+
+// Random text from pieces that exercise the splitter's paths: ASCII words and every ASCII
+// whitespace byte, Unicode spaces and non-spaces (so 64-byte blocks switch paths, and code points
+// straddle block edges), malformed UTF-8, NUL bytes and long words.
+std::string random_text(std::uint64_t& state, std::size_t pieces) {
+  using namespace std::string_literals;
+  static const std::vector<std::string> kPieces = {"a",
+                                                   "bc",
+                                                   "word",
+                                                   "longerword",
+                                                   "averyveryverylongword",
+                                                   "x\0y"s,
+                                                   " ",
+                                                   "  ",
+                                                   "\t",
+                                                   "\n",
+                                                   "\v",
+                                                   "\f",
+                                                   "\r",
+                                                   "\x1c",
+                                                   "\x1f",
+                                                   "\x1b",
+                                                   "\xc2\xa0",
+                                                   "\xc2\x85",
+                                                   "\xe2\x80\x83",
+                                                   "\xe3\x80\x80",
+                                                   "\xe2\x80\x8b",
+                                                   "\xc3\xa9",
+                                                   "\xf0\x9f\x98\x80",
+                                                   "\xc2",
+                                                   "\x80",
+                                                   "\xe2\x80"};
+  std::string text;
+  for (std::size_t i = 0; i < pieces; ++i) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    std::uint64_t r = state >> 33;
+    // Mostly ASCII, so that whole blocks take the fast path.
+    std::size_t index = r % 8 == 0 ? (r >> 3) % kPieces.size() : (r >> 3) % 9;
+    text += kPieces[index];
+  }
+  return text;
+}
+
+TEST(PySplitEach, EqualsCodePointSplitting) {
+  std::uint64_t state = 7;
+  for (int round = 0; round < 3000; ++round) {
+    std::string text = random_text(state, static_cast<std::size_t>(round % 97));
+    std::vector<std::string_view> tokens;
+    text::py_split_into(text, tokens);
+    ASSERT_EQ(tokens, reference_split(text)) << "round " << round;
+  }
+}
+
+TEST(Bm25, TextFormEqualsTokenLists) {
+  // Documents given as text (split and counted in one pass, in batches, with the table growing)
+  // score exactly as the same documents given as token lists.
+  std::uint64_t state = 11;
+  for (int round = 0; round < 40; ++round) {
+    std::vector<std::string> texts;
+    for (int d = 0; d < 1 + round % 9; ++d)
+      texts.push_back(random_text(state, static_cast<std::size_t>(50 + 40 * round)));
+    // Many distinct words, so the table grows while documents are added.
+    for (int w = 0; w < 30 * round; ++w) texts.back() += " w" + std::to_string(w);
+    std::string query_text = random_text(state, 30) + " unseenword w7 w7 averyveryverylongword";
+    std::vector<std::string_view> query = text::py_split(query_text);
+    std::vector<std::vector<std::string_view>> docs;
+    for (const std::string& t : texts) docs.push_back(text::py_split(t));
+    std::vector<std::span<const std::string_view>> spans(docs.begin(), docs.end());
+
+    Bm25Scorer lists, streamed;
+    std::vector<double> expected, got;
+    lists.score(spans, query, expected);
+    streamed.start(query);
+    for (const std::string& t : texts) {
+      // A document in two pieces, as corpus fields are given.
+      std::size_t cut = t.find(' ', t.size() / 2);
+      if (cut == std::string::npos) cut = t.size();
+      streamed.add_text(std::string_view(t).substr(0, cut));
+      streamed.add_text(std::string_view(t).substr(cut));
+      streamed.end_document();
+    }
+    streamed.finish(got);
+    EXPECT_EQ(got, expected) << "round " << round;
+    EXPECT_EQ(streamed.average_idf(), lists.average_idf()) << "round " << round;
+  }
+}
+
 std::vector<std::uint32_t> argsort(const std::vector<double>& v) {
   std::vector<std::uint32_t> order(v.size());
   numpy_argsort(v, order);
@@ -103,18 +210,20 @@ TEST(NumpyArgsort, SortsAndKeepsNumpysTieOrder) {
   // Up to 16 elements numpy runs a plain insertion sort: ties keep their order.
   EXPECT_EQ(argsort({1, 0, 1, 0}), (std::vector<std::uint32_t>{1, 3, 0, 2}));
   // From 17 elements on numpy partitions first. Expected orders printed by numpy 1.24.4:
-  // np.argsort(np.zeros(17)), np.argsort([1., 0, 1, 0] * 5), np.argsort([i % 3 for i in range(40)]).
+  // np.argsort(np.zeros(17)), np.argsort([1., 0, 1, 0] * 5), np.argsort([i % 3 for i in
+  // range(40)]).
   EXPECT_EQ(argsort(std::vector<double>(17, 0.0)),
             (std::vector<std::uint32_t>{0, 14, 13, 12, 11, 10, 9, 15, 8, 6, 5, 4, 3, 2, 1, 7, 16}));
   std::vector<double> alternating;
   for (int i = 0; i < 5; ++i) alternating.insert(alternating.end(), {1, 0, 1, 0});
-  EXPECT_EQ(argsort(alternating), (std::vector<std::uint32_t>{9, 17, 15, 13, 11, 7, 19, 5, 3, 1, 8, 18,
-                                                              10, 4, 12, 14, 2, 16, 6, 0}));
+  EXPECT_EQ(argsort(alternating), (std::vector<std::uint32_t>{9,  17, 15, 13, 11, 7, 19, 5, 3, 1, 8,
+                                                              18, 10, 4,  12, 14, 2, 16, 6, 0}));
   std::vector<double> mod3;
   for (int i = 0; i < 40; ++i) mod3.push_back(i % 3);
-  EXPECT_EQ(argsort(mod3), (std::vector<std::uint32_t>{0, 36, 33, 30, 27, 24, 21, 18, 15, 12, 39, 9, 3, 6,
-                                                       25, 37, 1, 34, 31, 28, 4, 10, 19, 16, 13, 7, 22,
-                                                       14, 35, 8, 2, 32, 23, 29, 38, 26, 20, 5, 17, 11}));
+  EXPECT_EQ(argsort(mod3),
+            (std::vector<std::uint32_t>{0,  36, 33, 30, 27, 24, 21, 18, 15, 12, 39, 9, 3,  6,
+                                        25, 37, 1,  34, 31, 28, 4,  10, 19, 16, 13, 7, 22, 14,
+                                        35, 8,  2,  32, 23, 29, 38, 26, 20, 5,  17, 11}));
   std::vector<double> nan = {2, std::nan(""), 1};
   EXPECT_EQ(argsort(nan), (std::vector<std::uint32_t>{2, 0, 1}));
 }
@@ -124,7 +233,8 @@ TEST(NumpyArgsort, AgreesWithAPlainSortOnDistinctValues) {
   std::uint64_t s = 1;
   for (std::size_t n : {0u, 1u, 2u, 16u, 17u, 100u, 1000u, 5000u}) {
     std::vector<double> v(n);
-    for (double& x : v) x = static_cast<double>((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 11);
+    for (double& x : v)
+      x = static_cast<double>((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 11);
     std::vector<std::uint32_t> expected(n);
     std::iota(expected.begin(), expected.end(), 0u);
     std::sort(expected.begin(), expected.end(), [&](auto a, auto b) { return v[a] < v[b]; });
@@ -144,12 +254,16 @@ Sample sample_with(std::string_view input) { return Sample{.id = "s1", .input = 
 
 TEST(Query, MarkersAndQuotes) {
   const TaskSpec& lamp1 = find_task("LaMP-1");
-  EXPECT_EQ(extract_query(lamp1, sample_with(R"(title "mine", which? [1]: "ref one " [2]: " ref two")")),
-            "ref one   ref two");
-  EXPECT_EQ(extract_query(find_task("LaMP-4"), sample_with("Generate: article: body text\xe2\x80\x83 ")), "body text");
+  EXPECT_EQ(
+      extract_query(lamp1, sample_with(R"(title "mine", which? [1]: "ref one " [2]: " ref two")")),
+      "ref one   ref two");
+  EXPECT_EQ(
+      extract_query(find_task("LaMP-4"), sample_with("Generate: article: body text\xe2\x80\x83 ")),
+      "body text");
   // The first marker counts.
   EXPECT_EQ(extract_query(find_task("LaMP-7"), sample_with("Paraphrase: a: b")), "a: b");
-  EXPECT_EQ(extract_query(find_task("LaMP-2"), sample_with("tags: [x] description:\tA film")), "A film");
+  EXPECT_EQ(extract_query(find_task("LaMP-2"), sample_with("tags: [x] description:\tA film")),
+            "A film");
 }
 
 TEST(Query, ErrorsNameTheSample) {
@@ -160,7 +274,8 @@ TEST(Query, ErrorsNameTheSample) {
     EXPECT_NE(std::string(e.what()).find("id \"s1\""), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("review:"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(extract_query(find_task("LaMP-1"), sample_with(R"(only "two" quoted "strings")")), Error);
+  EXPECT_THROW(extract_query(find_task("LaMP-1"), sample_with(R"(only "two" quoted "strings")")),
+               Error);
 }
 
 TEST(Query, DocumentTokensEqualSplittingTheJoinedDocument) {

@@ -17,27 +17,23 @@ namespace {
 // Scratch space of one worker thread.
 struct Worker {
   Bm25Scorer bm25;
-  std::vector<std::string_view> tokens;
-  std::vector<std::size_t> offsets;
-  std::vector<std::span<const std::string_view>> documents;
+  std::vector<std::string_view> query_tokens;
 };
 
 void rank_bm25(const Questions& questions, const Sample& sample, const RankOptions& options,
                Worker& w, SampleRanking& out) {
-  std::string query = extract_query(questions.task(), sample);
-  std::vector<std::string_view> query_tokens = text::py_split(query);
+  const std::string query = extract_query(questions.task(), sample);
+  w.query_tokens.clear();
+  text::py_split_into(query, w.query_tokens);
   auto profile = questions.profile(sample);
-  w.tokens.clear();
-  w.offsets.assign(1, 0);
+  w.bm25.start(w.query_tokens);
+  DocumentPieces pieces;
   for (const ProfileItem& item : profile) {
-    append_document_tokens(questions.task(), item, options.use_date, w.tokens);
-    w.offsets.push_back(w.tokens.size());
+    const std::size_t count = document_pieces(questions.task(), item, options.use_date, pieces);
+    for (std::size_t i = 0; i < count; ++i) w.bm25.add_text(pieces[i]);
+    w.bm25.end_document();
   }
-  w.documents.clear();
-  for (std::size_t d = 0; d < profile.size(); ++d) {
-    w.documents.emplace_back(w.tokens.data() + w.offsets[d], w.offsets[d + 1] - w.offsets[d]);
-  }
-  w.bm25.score(w.documents, query_tokens, out.scores);
+  w.bm25.finish(out.scores);
   out.order.resize(profile.size());
   numpy_argsort(out.scores, out.order);
   std::reverse(out.order.begin(), out.order.end());  // np.argsort(scores)[::-1]
@@ -55,7 +51,8 @@ std::vector<long> date_key(const Sample& sample, const ProfileItem& item, std::s
   if (date.empty()) fail("missing or empty date");
   for (std::size_t start = 0;;) {
     std::size_t end = date.find('-', start);
-    std::string_view part = date.substr(start, end == std::string_view::npos ? date.npos : end - start);
+    std::string_view part =
+        date.substr(start, end == std::string_view::npos ? date.npos : end - start);
     if (part.empty() || part.size() > 9 ||
         !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       fail(fmt::format("malformed date \"{}\"", date));
@@ -120,9 +117,15 @@ std::vector<SampleRanking> rank_profiles(const Questions& questions, const RankO
   parallel_for(questions.size(), threads, [&](std::size_t i, int worker) {
     const Sample& sample = questions.samples()[i];
     switch (options.ranker) {
-      case RankerKind::kBm25: rank_bm25(questions, sample, options, workers[worker], rankings[i]); break;
-      case RankerKind::kRecency: rank_recency(questions, sample, rankings[i]); break;
-      case RankerKind::kRandom: rank_random(questions, i, options, rankings[i]); break;
+      case RankerKind::kBm25:
+        rank_bm25(questions, sample, options, workers[worker], rankings[i]);
+        break;
+      case RankerKind::kRecency:
+        rank_recency(questions, sample, rankings[i]);
+        break;
+      case RankerKind::kRandom:
+        rank_random(questions, i, options, rankings[i]);
+        break;
     }
   });
   return rankings;

@@ -63,10 +63,24 @@ bool digit_part(std::string_view s, std::size_t& i, std::string& out) {
 
 bool py_isspace(char32_t cp) {
   switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D:
-    case 0x1C: case 0x1D: case 0x1E: case 0x1F: case 0x20:
-    case 0x85: case 0xA0: case 0x1680:
-    case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
+    case 0x1F:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
       return cp >= 0x2000 && cp <= 0x200A;
@@ -90,22 +104,23 @@ std::string_view py_strip(std::string_view text) {
   return text.substr(begin, end - begin);
 }
 
+namespace detail {
+
+bool next_is_space(std::string_view text, std::size_t& pos) {
+  return py_isspace(next_code_point(text, pos));
+}
+
+}  // namespace detail
+
+void py_split_into(std::string_view text, std::vector<std::string_view>& tokens) {
+  py_split_each(text, [&](std::size_t begin, std::size_t end) {
+    tokens.push_back(text.substr(begin, end - begin));
+  });
+}
+
 std::vector<std::string_view> py_split(std::string_view text) {
   std::vector<std::string_view> tokens;
-  std::size_t pos = 0, token_start = 0;
-  bool in_token = false;
-  while (pos < text.size()) {
-    std::size_t start = pos;
-    char32_t cp = next_code_point(text, pos);
-    if (py_isspace(cp)) {
-      if (in_token) tokens.push_back(text.substr(token_start, start - token_start));
-      in_token = false;
-    } else if (!in_token) {
-      in_token = true;
-      token_start = start;
-    }
-  }
-  if (in_token) tokens.push_back(text.substr(token_start));
+  py_split_into(text, tokens);
   return tokens;
 }
 

@@ -1,10 +1,23 @@
 // Python 3 string semantics that the official LaMP code depends on, reproduced exactly:
 // str.isspace() / str.strip() / str.split() and float(str).
+//
+// py_split_each is the form of str.split() for hot loops (BM25 splits every profile item): it
+// hands each token's byte range to a callback and never allocates. Pure-ASCII text is classified
+// 64 bytes at a time (SSE2 where the compiler targets it, a table otherwise); any 64-byte block
+// with a byte >= 0x80 goes through the exact code point path, so the result is always that of
+// str.split().
 #pragma once
 
+#include <bit>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace lamp::text {
 
@@ -17,11 +30,105 @@ std::string_view py_strip(std::string_view text);
 
 // str.split() with no argument: runs of py_isspace characters separate tokens; no empty tokens.
 std::vector<std::string_view> py_split(std::string_view text);
+// The same, appending the tokens to `tokens` (no allocation when it has capacity).
+void py_split_into(std::string_view text, std::vector<std::string_view>& tokens);
+// The same, calling on_token(begin, end) with the byte offsets of each token in order.
+template <class OnToken>
+void py_split_each(std::string_view text, OnToken&& on_token);
 
 // float(text) for a str: surrounding whitespace ignored; sign; digits with single underscores
 // between digits; fraction; exponent; "inf", "infinity", "nan" in any case; any Unicode decimal
 // digit (category Nd, e.g. fullwidth or Arabic-Indic) read as its ASCII value. nullopt where
 // Python raises ValueError. The value is correctly rounded, as CPython's is.
 std::optional<double> py_float(std::string_view text);
+
+namespace detail {
+
+// Bit i set when p[i] (of 64 readable bytes) is ASCII whitespace for str.split(): \t \n \v \f \r,
+// \x1c-\x1f and space. `high` gets bit i set when p[i] >= 0x80.
+inline std::uint64_t ascii_space_bits(const char* p, std::uint64_t& high) {
+  std::uint64_t space = 0;
+  high = 0;
+#if defined(__SSE2__)
+  // Two unsigned range tests, x - lo <= hi - lo: [9, 13] and [28, 32].
+  const __m128i zero = _mm_setzero_si128();
+  for (int i = 0; i < 4; ++i) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+    __m128i controls = _mm_subs_epu8(_mm_sub_epi8(x, _mm_set1_epi8(9)), _mm_set1_epi8(4));
+    __m128i separators = _mm_subs_epu8(_mm_sub_epi8(x, _mm_set1_epi8(28)), _mm_set1_epi8(4));
+    __m128i is_space =
+        _mm_or_si128(_mm_cmpeq_epi8(controls, zero), _mm_cmpeq_epi8(separators, zero));
+    space |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(is_space)))
+             << (16 * i);
+    high |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(x)))
+            << (16 * i);
+  }
+#else
+  for (int i = 0; i < 64; ++i) {
+    auto b = static_cast<unsigned char>(p[i]);
+    space |= static_cast<std::uint64_t>((b >= 9 && b <= 13) || (b >= 28 && b <= 32)) << i;
+    high |= static_cast<std::uint64_t>(b >= 0x80) << i;
+  }
+#endif
+  return space;
+}
+
+// Whether the code point at text[pos] is whitespace; advances pos past it.
+bool next_is_space(std::string_view text, std::size_t& pos);
+
+}  // namespace detail
+
+template <class OnToken>
+void py_split_each(std::string_view text, OnToken&& on_token) {
+  const std::size_t n = text.size();
+  std::size_t pos = 0, token_start = 0;
+  bool in_token = false;
+  char padded[64];
+  while (pos < n) {
+    // The last partial block is copied and padded with spaces, so nothing past the text is read;
+    // the padding ends a token at n exactly as the end of the text does.
+    const char* block = text.data() + pos;
+    if (n - pos < 64) {
+      std::memcpy(padded, block, n - pos);
+      std::memset(padded + (n - pos), ' ', 64 - (n - pos));
+      block = padded;
+    }
+    std::uint64_t high;
+    std::uint64_t space = detail::ascii_space_bits(block, high);
+    if (high != 0) {
+      // The code point path up to the block's end (and past it to finish a code point): ASCII
+      // bytes never belong to a multi-byte sequence, so both paths agree on every boundary.
+      const std::size_t stop = pos + 64 < n ? pos + 64 : n;
+      while (pos < stop) {
+        std::size_t start = pos;
+        if (detail::next_is_space(text, pos)) {
+          if (in_token) on_token(token_start, start);
+          in_token = false;
+        } else if (!in_token) {
+          in_token = true;
+          token_start = start;
+        }
+      }
+      continue;
+    }
+    // Each set bit of `edges` is a token's first byte or the space right after a token; they
+    // alternate, so each turn of the loop takes a start (unless a token is open) and an end.
+    const std::uint64_t word = ~space;
+    std::uint64_t edges = word ^ ((word << 1) | static_cast<std::uint64_t>(in_token));
+    while (edges != 0) {
+      if (!in_token) {
+        token_start = pos + static_cast<std::size_t>(std::countr_zero(edges));
+        edges &= edges - 1;
+        in_token = true;
+        if (edges == 0) break;
+      }
+      on_token(token_start, pos + static_cast<std::size_t>(std::countr_zero(edges)));
+      edges &= edges - 1;
+      in_token = false;
+    }
+    pos += 64;
+  }
+  if (in_token) on_token(token_start, n);
+}
 
 }  // namespace lamp::text
