@@ -167,7 +167,8 @@ TEST_F(SynthTest, ProfileSizesVaryAroundTheMean) {
   EXPECT_EQ(summary.max, 30u);
   EXPECT_NEAR(summary.mean, 20.0, 1.0);
   // Tiny sizes stay at least one item.
-  for (const Sample& s : synthesize(options_for("LaMP-7", 50, 1)).questions.samples()) {
+  SynthData tiny = synthesize(options_for("LaMP-7", 50, 1));
+  for (const Sample& s : tiny.questions.samples()) {
     EXPECT_EQ(s.profile_size, 1u);
   }
 }
