@@ -22,34 +22,26 @@ int msb(std::size_t n) {
   return depth;
 }
 
-// numpy's aheapsort: `a` is 1-based over [1, n].
-void heapsort(const double* v, Index* tosort, std::ptrdiff_t n) {
-  Index* a = tosort - 1;
-  for (std::ptrdiff_t l = n >> 1; l > 0; --l) {
-    Index tmp = a[l];
-    std::ptrdiff_t i = l, j = l << 1;
-    while (j <= n) {
-      if (j < n && less(v[a[j]], v[a[j + 1]])) ++j;
-      if (!less(v[tmp], v[a[j]])) break;
-      a[i] = a[j];
-      i = j;
-      j += j;
-    }
-    a[i] = tmp;
+// Moves `tmp` down from slot i of the 1-based heap a[1..n] to where it belongs.
+void sift_down(const double* v, Index* a, Index tmp, std::ptrdiff_t i, std::ptrdiff_t n) {
+  for (std::ptrdiff_t j = i << 1; j <= n; j += j) {
+    if (j < n && less(v[a[j]], v[a[j + 1]])) ++j;
+    if (!less(v[tmp], v[a[j]])) break;
+    a[i] = a[j];
+    i = j;
   }
+  a[i] = tmp;
+}
+
+// numpy's aheapsort: build the heap, then pop the maximum to the end, n times.
+void heapsort(const double* v, Index* tosort, std::ptrdiff_t n) {
+  Index* a = tosort - 1;  // 1-based
+  for (std::ptrdiff_t l = n >> 1; l > 0; --l) sift_down(v, a, a[l], l, n);
   while (n > 1) {
     Index tmp = a[n];
     a[n] = a[1];
     --n;
-    std::ptrdiff_t i = 1, j = 2;
-    while (j <= n) {
-      if (j < n && less(v[a[j]], v[a[j + 1]])) ++j;
-      if (!less(v[tmp], v[a[j]])) break;
-      a[i] = a[j];
-      i = j;
-      j += j;
-    }
-    a[i] = tmp;
+    sift_down(v, a, tmp, 1, n);
   }
 }
 
