@@ -38,11 +38,8 @@ void add_merge_command(CLI::App& app) {
     Outputs outputs = read_outputs(args->outputs);
     std::vector<std::string_view> merged_outputs = outputs_by_sample(questions, outputs);
     if (!args->ranking.empty()) {
-      try {
-        apply_ranking(questions, read_ranking(args->ranking));
-      } catch (const Error& e) {
-        throw e.where().file.empty() ? e.in_file(args->ranking) : e;
-      }
+      locate_errors_in(args->ranking,
+                       [&] { apply_ranking(questions, read_ranking(args->ranking)); });
     }
     write_questions(args->out, questions, merged_outputs);
     std::fprintf(stderr, "lamp: merged %zu samples into %s\n", questions.size(), args->out.c_str());

@@ -50,12 +50,8 @@ void run_prompt(const PromptArgs& args) {
       prompts[i].text = questions.samples()[i].input;
   } else {
     text::T5Tokenizer tokenizer = text::T5Tokenizer::load(args.tokenizer);
-    std::vector<std::vector<ProfileItem>> selected;
-    try {
-      selected = select_items(questions, args);
-    } catch (const Error& e) {
-      throw e.where().file.empty() ? e.in_file(args.questions) : e;
-    }
+    std::vector<std::vector<ProfileItem>> selected =
+        locate_errors_in(args.questions, [&] { return select_items(questions, args); });
     PromptBuilder builder(questions.task(), tokenizer, args.max_length);
     parallel_for(questions.size(), args.rank.threads, [&](std::size_t i, int) {
       prompts[i] = builder.build(questions.samples()[i].input, selected[i]);

@@ -43,12 +43,8 @@ void add_rank_command(CLI::App& app) {
     args->options.ranker = parse_ranker(args->ranker);
     const TaskSpec* task = args->task.empty() ? nullptr : &find_task(args->task);
     Questions questions = read_questions(args->questions, task);
-    std::vector<SampleRanking> rankings;
-    try {
-      rankings = rank_profiles(questions, args->options);
-    } catch (const Error& e) {
-      throw e.where().file.empty() ? e.in_file(args->questions) : e;
-    }
+    std::vector<SampleRanking> rankings =
+        locate_errors_in(args->questions, [&] { return rank_profiles(questions, args->options); });
     write_ranking(args->out, to_ranking(questions, rankings));
     std::fprintf(stderr, "lamp: ranked %zu profiles (%s, %s) into %s\n", questions.size(),
                  std::string(questions.task().name).c_str(), args->ranker.c_str(),

@@ -41,6 +41,18 @@ class Error : public std::runtime_error {
 // "file: byte 12: record 3 (id \"x\"): field \"profile[0].text\": " for the parts that are set.
 std::string describe(const Location& where);
 
+// Runs fn() and returns its result; a lamp::Error from it that names no file is rethrown as
+// located in `file` (for library code that works on data without knowing where it came from).
+template <typename Fn>
+auto locate_errors_in(const std::string& file, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const Error& e) {
+    if (!e.where().file.empty()) throw;
+    throw e.in_file(file);
+  }
+}
+
 // The first ten items for an error message, quoted and comma-separated, then
 // ", ... (N in all)" when there are more.
 std::string quoted_list(std::span<const std::string_view> items);
