@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lamp/core/error.h"
+#include "lamp/core/random.h"
 #include "lamp/core/files.h"
 #include "lamp/core/json_writer.h"
 #include "lamp/data/json_io.h"
@@ -19,13 +20,6 @@ namespace lamp {
 namespace {
 
 // ---- Randomness: integer-only, so every platform produces the same bytes. ----
-
-std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 // The high and low halves of a * b, without relying on a 128-bit integer type.
 void multiply_wide(std::uint64_t a, std::uint64_t b, std::uint64_t& hi, std::uint64_t& lo) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "lamp/core/random.h"
 #include "lamp/text/python_str.h"
 #include "lamp/text/rouge_tokenizer.h"
 
@@ -91,14 +92,6 @@ double percentile(const std::vector<double>& sorted, double q) {
   return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction;
 }
 
-// splitmix64: small, fast, and the same sequence on every platform.
-std::uint64_t next_random(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 }  // namespace
 
 RougeF rouge(std::string_view prediction, std::string_view reference) {
@@ -118,8 +111,7 @@ std::vector<Interval> bootstrap_means(std::span<const std::span<const double>> c
   for (int r = 0; r < options.resamples; ++r) {
     std::fill(sums.begin(), sums.end(), 0.0);
     for (std::size_t i = 0; i < n; ++i) {
-      // Multiply-shift maps the top 32 random bits onto [0, n) without a division (n < 2^32).
-      auto index = static_cast<std::size_t>(((next_random(state) >> 32) * n) >> 32);
+      std::size_t index = random_below(state, n);
       for (std::size_t c = 0; c < k; ++c) sums[c] += columns[c][index];
     }
     for (std::size_t c = 0; c < k; ++c) means[c].push_back(sums[c] / static_cast<double>(n));
