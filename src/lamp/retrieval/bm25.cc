@@ -36,8 +36,7 @@ std::uint64_t key_hash(const Key& key) {
 }
 
 // text[begin, end) as a Key, reading only inside `text` (sanitizer builds check that).
-[[gnu::noinline]] Key make_key_near_edges(std::string_view text, std::size_t begin,
-                                          std::size_t end) {
+[[gnu::noinline]] Key make_key_near_end(std::string_view text, std::size_t begin, std::size_t end) {
   Key key{.data = text.data() + begin, .size = static_cast<std::uint32_t>(end - begin)};
   std::memcpy(&key.head, key.data, std::min<std::size_t>(key.size, 8));
   if (key.size > 8) key.tail = load8(key.data + key.size - 8);
@@ -45,15 +44,17 @@ std::uint64_t key_hash(const Key& key) {
   return key;
 }
 
-// The same; tokens with 8 readable bytes from their start and 8 before their end (nearly all)
-// take no branch that depends on the token's length, which is as random as the text.
+// The same; tokens with 8 readable bytes from their start (all but those near the text's end)
+// take no branch that depends on the token's length, which is as random as the text. The tail
+// of a token ending before byte 8 (a text's short first word, say) is unused, since the token is
+// at most 8 bytes long, so it is loaded from byte 0 instead of before the text.
 inline Key make_key(std::string_view text, std::size_t begin, std::size_t end) {
-  if (begin + 8 > text.size() || end < 8) [[unlikely]]
-    return make_key_near_edges(text, begin, end);
+  if (begin + 8 > text.size()) [[unlikely]]
+    return make_key_near_end(text, begin, end);
   const std::size_t size = end - begin;
   Key key{.data = text.data() + begin, .size = static_cast<std::uint32_t>(size)};
   key.head = load8(key.data) & (~0ull >> (64 - 8 * std::min<std::size_t>(size, 8)));
-  const std::uint64_t tail = load8(text.data() + end - 8);
+  const std::uint64_t tail = load8(text.data() + std::max<std::size_t>(end, 8) - 8);
   key.tail = size > 8 ? tail : 0;
   key.hash = key_hash(key);
   return key;

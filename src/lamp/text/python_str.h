@@ -50,17 +50,31 @@ inline std::uint64_t ascii_space_bits(const char* p, std::uint64_t& high) {
   std::uint64_t space = 0;
   high = 0;
 #if defined(__SSE2__)
+  // Most blocks hold only spaces and printable ASCII: then comparing with ' ' suffices. A signed
+  // x < ' ' catches both the other whitespace (controls) and bytes >= 0x80, which take the full
+  // test below.
+  const __m128i blank = _mm_set1_epi8(' ');
+  __m128i x[4], special = _mm_setzero_si128();
+  for (int i = 0; i < 4; ++i) {
+    x[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+    special = _mm_or_si128(special, _mm_cmplt_epi8(x[i], blank));
+    space |= static_cast<std::uint64_t>(
+                 static_cast<std::uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x[i], blank))))
+             << (16 * i);
+  }
+  if (_mm_movemask_epi8(special) == 0) [[likely]]
+    return space;
   // Two unsigned range tests, x - lo <= hi - lo: [9, 13] and [28, 32].
+  space = 0;
   const __m128i zero = _mm_setzero_si128();
   for (int i = 0; i < 4; ++i) {
-    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
-    __m128i controls = _mm_subs_epu8(_mm_sub_epi8(x, _mm_set1_epi8(9)), _mm_set1_epi8(4));
-    __m128i separators = _mm_subs_epu8(_mm_sub_epi8(x, _mm_set1_epi8(28)), _mm_set1_epi8(4));
+    __m128i controls = _mm_subs_epu8(_mm_sub_epi8(x[i], _mm_set1_epi8(9)), _mm_set1_epi8(4));
+    __m128i separators = _mm_subs_epu8(_mm_sub_epi8(x[i], _mm_set1_epi8(28)), _mm_set1_epi8(4));
     __m128i is_space =
         _mm_or_si128(_mm_cmpeq_epi8(controls, zero), _mm_cmpeq_epi8(separators, zero));
     space |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(is_space)))
              << (16 * i);
-    high |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(x)))
+    high |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(x[i])))
             << (16 * i);
   }
 #else
@@ -78,8 +92,10 @@ bool next_is_space(std::string_view text, std::size_t& pos);
 
 }  // namespace detail
 
+// Always inlined: the caller's state (a token count, say) then stays in registers instead of
+// being reloaded through the callback's references after every store the callback makes.
 template <class OnToken>
-void py_split_each(std::string_view text, OnToken&& on_token) {
+[[gnu::always_inline]] inline void py_split_each(std::string_view text, OnToken&& on_token) {
   const std::size_t n = text.size();
   std::size_t pos = 0, token_start = 0;
   bool in_token = false;
