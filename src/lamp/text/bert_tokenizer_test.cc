@@ -38,20 +38,6 @@ std::vector<std::string> strings(simdjson::dom::array a) {
   return out;
 }
 
-std::string escaped(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7F) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 TEST(BertTokenizer, MatchesHuggingFaceBertTokenizer) {
   const BertTokenizer& t = tokenizer();
   simdjson::dom::parser parser;
@@ -61,7 +47,7 @@ TEST(BertTokenizer, MatchesHuggingFaceBertTokenizer) {
   int truncated = 0;
   for (simdjson::dom::element c : simdjson::dom::array(doc["cases"])) {
     std::string text{std::string_view(c["text"])};
-    SCOPED_TRACE("case " + std::to_string(count) + ": \"" + escaped(text) + "\"");
+    SCOPED_TRACE("case " + std::to_string(count) + ": \"" + testing_util::escaped(text) + "\"");
     ++count;
     bool ok = true;
     auto check = [&ok](const auto& actual, const auto& expected, const std::string& what) {
@@ -95,7 +81,7 @@ TEST(BertTokenizer, MatchesTorchtextReference) {
   int count = 0;
   for (simdjson::dom::element c : simdjson::dom::array(doc["cases"])) {
     std::string text{std::string_view(c["text"])};
-    SCOPED_TRACE("case " + std::to_string(count) + ": \"" + escaped(text) + "\"");
+    SCOPED_TRACE("case " + std::to_string(count) + ": \"" + testing_util::escaped(text) + "\"");
     ++count;
     std::vector<std::string> tokens = strings(c["tokens"]);
     std::vector<int> ids = ints(c["ids"]);

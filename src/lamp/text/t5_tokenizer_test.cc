@@ -29,20 +29,6 @@ std::vector<int> ints(simdjson::dom::array a) {
   return out;
 }
 
-std::string escaped(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7F) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 TEST(T5Tokenizer, MatchesHuggingFaceFastTokenizer) {
   const T5Tokenizer& t = tokenizer();
   simdjson::dom::parser parser;
@@ -52,7 +38,7 @@ TEST(T5Tokenizer, MatchesHuggingFaceFastTokenizer) {
   int failures = 0;
   for (simdjson::dom::element c : cases) {
     std::string text{std::string_view(c["text"])};
-    SCOPED_TRACE("case " + std::to_string(count) + ": \"" + escaped(text) + "\"");
+    SCOPED_TRACE("case " + std::to_string(count) + ": \"" + testing_util::escaped(text) + "\"");
     ++count;
     bool ok = true;
     auto check = [&ok](const auto& actual, const auto& expected, const std::string& what) {
