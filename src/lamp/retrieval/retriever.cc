@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <numeric>
 
 #include "lamp/core/error.h"
 #include "lamp/core/threads.h"
+#include "lamp/retrieval/dense.h"
 #include "lamp/retrieval/numpy_sort.h"
 #include "lamp/retrieval/query.h"
 #include "lamp/text/python_str.h"
@@ -106,10 +108,17 @@ RankerKind parse_ranker(const std::string& name) {
   if (name == "bm25") return RankerKind::kBm25;
   if (name == "recency") return RankerKind::kRecency;
   if (name == "random") return RankerKind::kRandom;
-  throw Error(fmt::format("unknown ranker \"{}\" (bm25, recency, random)", name));
+  if (name == "contriever") return RankerKind::kContriever;
+  throw Error(fmt::format("unknown ranker \"{}\" (bm25, recency, random, contriever)", name));
 }
 
 std::vector<SampleRanking> rank_profiles(const Questions& questions, const RankOptions& options) {
+  if (options.ranker == RankerKind::kContriever) {
+    assert(options.embedder != nullptr);
+    return rank_dense(questions, *options.embedder, options.embedding_cache,
+                      {.use_date = options.use_date, .threads = options.threads},
+                      options.dense_stats);
+  }
   std::vector<SampleRanking> rankings(questions.size());
   const int threads = resolve_threads(options.threads);
   std::vector<Worker> workers;
@@ -125,6 +134,8 @@ std::vector<SampleRanking> rank_profiles(const Questions& questions, const RankO
         break;
       case RankerKind::kRandom:
         rank_random(questions, i, options, rankings[i]);
+        break;
+      case RankerKind::kContriever:  // ranked batch-wide above
         break;
     }
   });

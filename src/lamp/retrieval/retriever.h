@@ -6,6 +6,8 @@
 //    `sorted(profile, key=date tuple)[::-1]` (so equal dates come out in reverse file order).
 //  - kRandom: a seeded permutation; with official_random, the official retriever's draw with
 //    replacement (`random.choices`, so items may repeat), seeded.
+//  - kContriever: dot products of text embeddings (dense.h), from options.embedder (required)
+//    with options.embedding_cache when set; ranks all samples in blocks rather than one by one.
 // Errors (missing query marker, malformed dates) are lamp::Errors naming the sample.
 #pragma once
 
@@ -18,23 +20,32 @@
 
 namespace lamp {
 
-enum class RankerKind { kBm25, kRecency, kRandom };
+class TextEmbedder;
+class EmbeddingCache;
+struct DenseStats;
 
-// "bm25", "recency", "random"; lamp::Error for anything else.
+enum class RankerKind { kBm25, kRecency, kRandom, kContriever };
+
+// "bm25", "recency", "random", "contriever"; lamp::Error for anything else.
 RankerKind parse_ranker(const std::string& name);
 
 struct RankOptions {
   RankerKind ranker = RankerKind::kBm25;
-  bool use_date = false;  // append " date: D" to each document (BM25)
+  bool use_date = false;  // append " date: D" to each document (BM25, Contriever)
   std::uint64_t seed = 0;
   bool official_random = false;
   Bm25Params bm25;
   int threads = 0;  // 0: all cores
+  // kContriever: the model (required), the cache (optional) and where to count cached and
+  // encoded texts (optional); none owned.
+  TextEmbedder* embedder = nullptr;
+  EmbeddingCache* embedding_cache = nullptr;
+  DenseStats* dense_stats = nullptr;
 };
 
 struct SampleRanking {
   std::vector<std::uint32_t> order;  // profile indices, best first
-  std::vector<double> scores;        // by profile index (BM25 only)
+  std::vector<double> scores;        // by profile index (BM25, Contriever)
 };
 
 std::vector<SampleRanking> rank_profiles(const Questions& questions, const RankOptions& options);
