@@ -1,0 +1,21 @@
+// Token id lists to the padded [B, L] tensors models take.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace lamp::nn {
+
+struct PaddedBatch {
+  at::Tensor input_ids;       // [B, L] int64, right-padded with pad
+  at::Tensor attention_mask;  // [B, L] int64, 1 on tokens, 0 on padding
+};
+
+// Rows ids[order[0]], ids[order[1]], ... (order.size() rows); L is the longest row (at least 1).
+PaddedBatch pad_batch(std::span<const std::vector<int>> ids, std::span<const std::size_t> order,
+                      std::int64_t pad);
+
+}  // namespace lamp::nn

@@ -1,0 +1,125 @@
+#include "lamp/nn/bert.h"
+
+#include <cmath>
+#include <limits>
+
+#include "lamp/core/error.h"
+
+namespace lamp::nn {
+namespace {
+
+class BertLoader {
+ public:
+  BertLoader(const WeightLoader& w, const BertConfig& c)
+      : w_(w), c_(c), prefix_(w.has("bert.embeddings.word_embeddings.weight") ? "bert." : "") {}
+
+  at::Tensor get(const std::string& name, std::vector<std::int64_t> shape) const {
+    return w_.get(prefix_ + name, std::move(shape));
+  }
+  bool has(const std::string& name) const { return w_.has(prefix_ + name); }
+  BertLinear linear(const std::string& name, std::int64_t out, std::int64_t in) const {
+    return {get(name + ".weight", {out, in}), get(name + ".bias", {out})};
+  }
+  BertLayerNorm norm(const std::string& name) const {
+    return {get(name + ".weight", {c_.hidden_size}), get(name + ".bias", {c_.hidden_size})};
+  }
+
+ private:
+  const WeightLoader& w_;
+  const BertConfig& c_;
+  std::string prefix_;
+};
+
+at::Tensor apply(const BertLinear& l, const at::Tensor& x) {
+  return at::linear(x, l.weight, l.bias);
+}
+
+at::Tensor apply(const BertLayerNorm& n, const at::Tensor& x, double eps) {
+  return at::layer_norm(x, {x.size(-1)}, n.weight, n.bias, eps);
+}
+
+}  // namespace
+
+BertModel BertModel::load(const std::filesystem::path& dir, at::ScalarType dtype) {
+  BertConfig c = read_bert_config(dir / "config.json");
+  Checkpoint checkpoint = Checkpoint::open(dir);
+  WeightLoader w(checkpoint, dtype);
+  BertLoader l(w, c);
+  const std::int64_t d = c.hidden_size;
+  BertWeights weights;
+  weights.word_embeddings = l.get("embeddings.word_embeddings.weight", {c.vocab_size, d});
+  weights.position_embeddings =
+      l.get("embeddings.position_embeddings.weight", {c.max_position_embeddings, d});
+  weights.token_type_embeddings =
+      l.get("embeddings.token_type_embeddings.weight", {c.type_vocab_size, d});
+  weights.embeddings_norm = l.norm("embeddings.LayerNorm");
+  for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    std::string p = "encoder.layer." + std::to_string(i) + ".";
+    BertLayer layer;
+    layer.query = l.linear(p + "attention.self.query", d, d);
+    layer.key = l.linear(p + "attention.self.key", d, d);
+    layer.value = l.linear(p + "attention.self.value", d, d);
+    layer.attention_output = l.linear(p + "attention.output.dense", d, d);
+    layer.attention_output_norm = l.norm(p + "attention.output.LayerNorm");
+    layer.intermediate = l.linear(p + "intermediate.dense", c.intermediate_size, d);
+    layer.output = l.linear(p + "output.dense", d, c.intermediate_size);
+    layer.output_norm = l.norm(p + "output.LayerNorm");
+    weights.layer.push_back(std::move(layer));
+  }
+  if (l.has("pooler.dense.weight")) weights.pooler = l.linear("pooler.dense", d, d);
+  return BertModel(std::move(c), std::move(weights));
+}
+
+BertModel::BertModel(BertConfig config, BertWeights weights)
+    : config_(std::move(config)), weights_(std::move(weights)) {}
+
+at::Tensor BertModel::encode(const at::Tensor& input_ids, const at::Tensor& mask) const {
+  const BertConfig& c = config_;
+  const std::int64_t batch = input_ids.size(0), length = input_ids.size(1);
+  const std::int64_t heads = c.num_attention_heads, head_size = c.hidden_size / heads;
+  if (length > c.max_position_embeddings)
+    throw Error("BERT input of " + std::to_string(length) + " tokens exceeds the model's " +
+                std::to_string(c.max_position_embeddings) + " positions");
+  const BertWeights& w = weights_;
+  at::Tensor h = at::embedding(w.word_embeddings, input_ids) +
+                 w.position_embeddings.narrow(0, 0, length).unsqueeze(0) +
+                 w.token_type_embeddings[0];  // [B, L, D]
+  h = apply(w.embeddings_norm, h, c.layer_norm_eps);
+  const double lowest = h.scalar_type() == at::kDouble ? std::numeric_limits<double>::lowest()
+                                                       : std::numeric_limits<float>::lowest();
+  at::Tensor bias = ((1.0 - mask.to(h.scalar_type())) * lowest).view({batch, 1, 1, length});
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_size));
+  auto heads_of = [&](const at::Tensor& x) {  // [B, L, D] -> [B, H, L, K]
+    return x.view({batch, length, heads, head_size}).transpose(1, 2);
+  };
+  for (const BertLayer& layer : w.layer) {
+    at::Tensor q = heads_of(apply(layer.query, h));
+    at::Tensor k = heads_of(apply(layer.key, h));
+    at::Tensor v = heads_of(apply(layer.value, h));
+    at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * scale + bias;  // [B, H, L, L]
+    at::Tensor context = at::matmul(at::softmax(scores, -1), v)           // [B, H, L, K]
+                             .transpose(1, 2)
+                             .reshape({batch, length, c.hidden_size});
+    h = apply(layer.attention_output_norm, apply(layer.attention_output, context) + h,
+              c.layer_norm_eps);
+    at::Tensor inner = apply(layer.intermediate, h);  // [B, L, intermediate]
+    inner = c.activation == Activation::kGeluErf    ? at::gelu(inner)
+            : c.activation == Activation::kGeluTanh ? at::gelu(inner, "tanh")
+                                                    : at::relu(inner);
+    h = apply(layer.output_norm, apply(layer.output, inner) + h, c.layer_norm_eps);
+  }
+  return h;
+}
+
+at::Tensor BertModel::pool(const at::Tensor& hidden) const {
+  if (!weights_.pooler.weight.defined()) throw Error("this BERT checkpoint has no pooler");
+  return at::tanh(apply(weights_.pooler, hidden.select(1, 0)));
+}
+
+at::Tensor mean_pooling(const at::Tensor& hidden, const at::Tensor& mask) {
+  at::Tensor keep = mask.to(at::kBool).unsqueeze(-1);                      // [B, L, 1]
+  at::Tensor summed = hidden.masked_fill(keep.logical_not(), 0.0).sum(1);  // [B, D]
+  return summed / mask.sum(1).unsqueeze(-1).to(hidden.scalar_type());
+}
+
+}  // namespace lamp::nn
