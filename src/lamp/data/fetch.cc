@@ -276,33 +276,66 @@ std::string describe_status(long status, const std::string& reason) {
                         : fmt::format("HTTP {} {}", status, reason);
 }
 
+// One libcurl transfer with lamp's settings; what is common to downloads and HEAD requests.
+class Transfer {
+ public:
+  Transfer(const std::string& url, const DownloadOptions& options)
+      : curl_(curl_easy_init(), curl_easy_cleanup) {
+    if (!curl_) throw Error(Location{.file = url}, "cannot start a libcurl transfer");
+    for (const std::string& header : options.headers) {
+      curl_slist* longer = curl_slist_append(headers_.get(), header.c_str());
+      if (longer == nullptr) throw Error(Location{.file = url}, "out of memory for headers");
+      headers_.release();
+      headers_.reset(longer);
+    }
+    CURL* h = curl_.get();
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errors_);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
+                     static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "lamp/0.1.0 (libcurl)");
+    // No signals: the library may be used from several threads.
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, options.stall_timeout_s);
+  }
+
+  CURL* get() const { return curl_.get(); }
+  // libcurl's message for the last failure, else the generic text for `code`.
+  std::string error(CURLcode code) const {
+    return errors_[0] != '\0' ? std::string(trim(errors_)) : curl_easy_strerror(code);
+  }
+
+ private:
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl_;
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers_{nullptr,
+                                                                       curl_slist_free_all};
+  char errors_[CURL_ERROR_SIZE] = {};
+};
+
+// The wait before attempt `failures` + 1.
+std::chrono::milliseconds backoff_after(int failures, const DownloadOptions& options) {
+  return options.backoff * (1 << std::min(failures - 1, 10));
+}
+
 enum class Outcome { kComplete, kRetry, kRestart };
 
 // One request for the bytes after what `a.fd` holds. Throws lamp::Error for failures that
 // another attempt would not fix; `why` says what went wrong for kRetry.
 Outcome request(const std::string& url, const std::filesystem::path& path,
                 const DownloadOptions& options, Attempt& a, std::string& why) {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) throw Error(Location{.file = url}, "cannot start a libcurl transfer");
-  char errors[CURL_ERROR_SIZE] = {};
-  CURL* h = curl.get();
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errors);
+  Transfer transfer(url, options);
+  CURL* h = transfer.get();
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "lamp/0.1.0 (libcurl)");
-  // No signals: the library may be used from several threads.
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, options.stall_timeout_s);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &a);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -319,7 +352,7 @@ Outcome request(const std::string& url, const std::filesystem::path& path,
                       a.range_start ? fmt::format("{}", *a.range_start) : "?", a.offset);
     return Outcome::kRestart;
   }
-  std::string detail = errors[0] != '\0' ? std::string(trim(errors)) : curl_easy_strerror(code);
+  std::string detail = transfer.error(code);
   if (code == CURLE_RANGE_ERROR) {
     why = "the server does not resume downloads";
     return Outcome::kRestart;
@@ -382,7 +415,7 @@ DownloadResult download_into(const std::string& url, const std::filesystem::path
                   fmt::format("download failed after {} attempt{}: {}{}", failures,
                               failures == 1 ? "" : "s", why, resume_hint));
     }
-    auto wait = options.backoff * (1 << std::min(failures - 1, 10));
+    auto wait = backoff_after(failures, options);
     meter.note(fmt::format("{}: {}; retrying in {} ms (attempt {} of {})", url, why, wait.count(),
                            failures + 1, options.max_attempts));
     std::this_thread::sleep_for(wait);
@@ -465,7 +498,63 @@ std::filesystem::path fetch_file(const RemoteFile& file, const FetchRequest& req
   return target;
 }
 
+std::size_t on_head_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* head = static_cast<HeadResult*>(user);
+  std::string_view line(data, size * count);
+  if (line.starts_with("HTTP/")) {
+    *head = HeadResult{};
+    std::string_view rest = trim(line.substr(std::min(line.find(' '), line.size())));
+    std::size_t end = rest.find(' ');
+    if (auto code = parse_u64(rest.substr(0, end))) head->status = static_cast<long>(*code);
+    if (end != std::string_view::npos) head->reason = std::string(trim(rest.substr(end + 1)));
+  } else if (std::size_t colon = line.find(':'); colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    head->headers.emplace_back(std::move(name), std::string(trim(line.substr(colon + 1))));
+  }
+  return size * count;
+}
+
 }  // namespace
+
+std::string HeadResult::header(std::string_view name) const {
+  for (auto it = headers.rbegin(); it != headers.rend(); ++it) {
+    if (it->first == name) return it->second;
+  }
+  return "";
+}
+
+HeadResult head_url(const std::string& url, const DownloadOptions& options) {
+  init_curl_once();
+  Meter meter(options, url_basename(url));
+  for (int failures = 1;; ++failures) {
+    Transfer transfer(url, options);
+    CURL* h = transfer.get();
+    HeadResult head;
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_head_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &head);
+    CURLcode code = curl_easy_perform(h);
+    std::string why;
+    if (code != CURLE_OK) {
+      if (!retryable(code))
+        throw Error(Location{.file = url}, "request failed: " + transfer.error(code));
+      why = transfer.error(code);
+    } else if (retryable_status(head.status)) {
+      why = describe_status(head.status, head.reason);
+    } else {
+      return head;
+    }
+    if (failures >= options.max_attempts) {
+      throw Error(Location{.file = url}, fmt::format("request failed after {} attempt{}: {}",
+                                                     failures, failures == 1 ? "" : "s", why));
+    }
+    auto wait = backoff_after(failures, options);
+    meter.note(fmt::format("{}: {}; retrying in {} ms (attempt {} of {})", url, why, wait.count(),
+                           failures + 1, options.max_attempts));
+    std::this_thread::sleep_for(wait);
+  }
+}
 
 std::string_view split_name(Split split) { return split == Split::kTime ? "time" : "user"; }
 

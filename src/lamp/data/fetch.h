@@ -15,7 +15,7 @@
 //  - a final file that is already there and valid is kept without touching the network.
 // LaMP-6 (private Avocado e-mails) and LaMP-2N (the first release's news task) are not on the
 // server: asking for them is a lamp::Error saying so. Every failure is a lamp::Error naming the
-// URL or file.
+// URL or file. download_file and head_url are also the HTTP layer of nn/hub.h (model downloads).
 //
 // Thread-safety: distinct calls may run on distinct threads if they write distinct files.
 #pragma once
@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lamp/data/task.h"
@@ -66,6 +67,10 @@ struct DownloadOptions {
   std::FILE* log = nullptr;
   // Redraw a one-line progress meter on `log` while downloading (for a terminal).
   bool live_progress = false;
+  // Extra request headers ("Name: value"), sent with every request. libcurl leaves an
+  // "Authorization" header out of requests redirected to another host, so a token sent to a
+  // model hub does not reach the storage it redirects to.
+  std::vector<std::string> headers;
 };
 
 struct DownloadResult {
@@ -80,6 +85,21 @@ struct DownloadResult {
 // Callers coordinate: two downloads into one path at once corrupt it.
 DownloadResult download_file(const std::string& url, const std::filesystem::path& path,
                              const DownloadOptions& options);
+
+// The answer to a HEAD request.
+struct HeadResult {
+  long status = 0;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case, in order
+  // The value of the last header called `name` (lower case); empty when there is none.
+  std::string header(std::string_view name) const;
+};
+
+// Sends HEAD `url` with options.headers, without following redirects (a redirect is an answer:
+// its headers are what a caller may want). Connection failures, 5xx, 408 and 429 answers are
+// retried like download_file's; any other answer, 4xx included, is returned. Throws lamp::Error
+// naming the URL when the retries run out.
+HeadResult head_url(const std::string& url, const DownloadOptions& options);
 
 struct FetchRequest {
   const TaskSpec* task = nullptr;  // required

@@ -1,12 +1,8 @@
-// Tests for lamp data fetch against a small HTTP/1.1 server inside the test process, on loopback
-// only, so they need no network and always see the same answers.
+// Tests for lamp data fetch against a small HTTP/1.1 server inside the test process
+// (testing_util::HttpServer), on loopback only, so they need no network and always see the same
+// answers.
 #include "lamp/data/fetch.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -14,16 +10,13 @@
 #include <gtest/gtest.h>
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "lamp/core/error.h"
@@ -42,46 +35,14 @@ const std::string kQuestions =
     R"("p1","text":"nice","score":"5"}]}])";
 const std::string kOutputs = R"({"task":"LaMP_3","golds":[{"id":"1","output":"4"}]})";
 
-// Serves in-memory files, one request per connection ("Connection: close"), until it is
-// destroyed or has answered kMaxRequests requests. It can cut the first body short, fail the
-// next requests with a status, and ignore Range headers, to exercise resuming and retrying.
+// Serves in-memory files on loopback. It can cut the first body short, fail the next requests
+// with a status, and ignore Range headers, to exercise resuming and retrying.
 class TestServer {
  public:
-  struct Request {
-    std::string path;
-    std::string range;  // the Range header's value; empty when there was none
-  };
+  TestServer() : server_([this](const testing_util::HttpRequest& r) { return answer(r); }) {}
 
-  TestServer() {
-    listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listen_ < 0) throw std::runtime_error("socket failed");
-    int one = 1;
-    ::setsockopt(listen_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;  // an ephemeral port
-    socklen_t len = sizeof addr;
-    if (::bind(listen_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listen_, 16) != 0 ||
-        ::getsockname(listen_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ::close(listen_);
-      throw std::runtime_error("cannot listen on 127.0.0.1");
-    }
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-
-  ~TestServer() {
-    stop_ = true;
-    thread_.join();
-    ::close(listen_);
-  }
-
-  TestServer(const TestServer&) = delete;
-  TestServer& operator=(const TestServer&) = delete;
-
-  std::string url() const { return fmt::format("http://127.0.0.1:{}", port_); }
+  std::string url() const { return server_.url(); }
+  std::vector<testing_util::HttpRequest> requests() const { return server_.requests(); }
 
   void add(const std::string& path, const std::string& body) {
     std::lock_guard lock(mutex_);
@@ -101,118 +62,34 @@ class TestServer {
     std::lock_guard lock(mutex_);
     ignore_ranges_ = true;
   }
-  std::vector<Request> requests() const {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
 
  private:
-  static constexpr int kMaxRequests = 64;
-
-  void serve() {
-    int served = 0;
-    while (!stop_ && served < kMaxRequests) {
-      pollfd p{.fd = listen_, .events = POLLIN, .revents = 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      int client = ::accept4(listen_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (client < 0) continue;
-      answer(client);
-      ++served;
-      ::shutdown(client, SHUT_WR);
-      ::close(client);
-    }
-  }
-
-  static void send_all(int fd, std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
-
-  static std::string header_value(const std::string& head, std::string_view name) {
-    std::string lower;
-    for (char c : head)
-      lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    std::size_t at = lower.find(fmt::format("\r\n{}:", name));
-    if (at == std::string::npos) return "";
-    std::size_t begin = at + 3 + name.size();
-    std::size_t end = head.find("\r\n", begin);
-    std::string value = head.substr(begin, end - begin);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-    return value;
-  }
-
-  static void respond(int fd, int status, std::string_view reason, const std::string& extra,
-                      std::string_view body, std::size_t content_length) {
-    send_all(fd, fmt::format("HTTP/1.1 {} {}\r\nContent-Length: {}\r\nConnection: close\r\n{}\r\n",
-                             status, reason, content_length, extra));
-    send_all(fd, body);
-  }
-
-  void answer(int fd) {
-    timeval timeout{.tv_sec = 5, .tv_usec = 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    std::string head;
-    char buffer[1024];
-    while (head.find("\r\n\r\n") == std::string::npos) {
-      ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-      if (n <= 0 || head.size() > 65536) return;
-      head.append(buffer, static_cast<std::size_t>(n));
-    }
-    std::istringstream first_line(head.substr(0, head.find("\r\n")));
-    std::string method, path;
-    first_line >> method >> path;
-    std::string range = header_value(head, "range");
-
+  testing_util::HttpResponse answer(const testing_util::HttpRequest& request) {
     std::lock_guard lock(mutex_);
-    requests_.push_back({.path = path, .range = range});
     if (fail_count_ > 0) {
       --fail_count_;
-      respond(fd, fail_status_, "Internal Server Error", "", "oops", 4);
-      return;
+      return {.status = fail_status_, .reason = "Internal Server Error", .body = "oops"};
     }
-    auto file = files_.find(path);
-    if (file == files_.end()) {
-      respond(fd, 404, "Not Found", "", "not found", 9);
-      return;
-    }
-    const std::string& body = file->second;
-    std::size_t start = 0;
-    int status = 200;
-    std::string extra;
-    if (!range.empty() && !ignore_ranges_) {
-      // Only the form clients use to resume: "bytes=N-".
-      start = std::stoul(range.substr(range.find('=') + 1));
-      if (start >= body.size()) {
-        respond(fd, 416, "Range Not Satisfiable",
-                fmt::format("Content-Range: bytes */{}\r\n", body.size()), "", 0);
-        return;
-      }
-      status = 206;
-      extra = fmt::format("Content-Range: bytes {}-{}/{}\r\n", start, body.size() - 1, body.size());
-    }
-    std::string_view payload = std::string_view(body).substr(start);
-    std::size_t length = payload.size();
-    if (cut_after_ && *cut_after_ < payload.size()) {
-      payload = payload.substr(0, *cut_after_);
+    auto file = files_.find(request.path);
+    if (file == files_.end()) return {.status = 404, .reason = "Not Found", .body = "not found"};
+    testing_util::HttpResponse response =
+        testing_util::serve_bytes(request, file->second, !ignore_ranges_);
+    if (cut_after_ && *cut_after_ < response.body.size()) {
+      response.content_length = response.body.size();
+      response.body.resize(*cut_after_);
       cut_after_.reset();
     }
-    respond(fd, status, status == 200 ? "OK" : "Partial Content", extra, payload, length);
+    return response;
   }
 
-  int listen_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_ = false;
-  std::thread thread_;
   mutable std::mutex mutex_;
   std::map<std::string, std::string> files_;
   std::optional<std::size_t> cut_after_;
   int fail_count_ = 0;
   int fail_status_ = 500;
   bool ignore_ranges_ = false;
-  std::vector<Request> requests_;
+  // Last: its thread calls answer(), so it must stop before the members above go.
+  testing_util::HttpServer server_;
 };
 
 using testing_util::CommandResult;
@@ -327,7 +204,7 @@ TEST_F(FetchTest, DownloadsValidatesAndUsesOfficialNames) {
   auto requests = server_.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].path, "/LaMP_3/dev/dev_questions.json");
-  EXPECT_EQ(requests[0].range, "");
+  EXPECT_EQ(requests[0].header("range"), "");
 }
 
 TEST_F(FetchTest, ResumesAfterTheConnectionIsCut) {
@@ -337,9 +214,9 @@ TEST_F(FetchTest, ResumesAfterTheConnectionIsCut) {
   EXPECT_EQ(slurp(paths[0]), kQuestions);
   auto requests = server_.requests();
   ASSERT_EQ(requests.size(), 3u);
-  EXPECT_EQ(requests[0].range, "");
+  EXPECT_EQ(requests[0].header("range"), "");
   EXPECT_EQ(requests[1].path, "/LaMP_3/dev/dev_questions.json");
-  EXPECT_EQ(requests[1].range, "bytes=40-");
+  EXPECT_EQ(requests[1].header("range"), "bytes=40-");
 }
 
 TEST_F(FetchTest, ResumesALeftoverPartFile) {
@@ -348,7 +225,7 @@ TEST_F(FetchTest, ResumesALeftoverPartFile) {
   write_text(out() / "dev_questions.json.part", kQuestions.substr(0, 30));
   auto paths = fetch_dataset(request());
   EXPECT_EQ(slurp(paths[0]), kQuestions);
-  EXPECT_EQ(server_.requests()[0].range, "bytes=30-");
+  EXPECT_EQ(server_.requests()[0].header("range"), "bytes=30-");
 }
 
 TEST_F(FetchTest, RestartsFromZeroWhenTheServerIgnoresRanges) {
@@ -360,8 +237,8 @@ TEST_F(FetchTest, RestartsFromZeroWhenTheServerIgnoresRanges) {
   EXPECT_EQ(slurp(paths[0]), kQuestions);
   auto requests = server_.requests();
   ASSERT_EQ(requests.size(), 3u);
-  EXPECT_EQ(requests[0].range, "bytes=30-");
-  EXPECT_EQ(requests[1].range, "");
+  EXPECT_EQ(requests[0].header("range"), "bytes=30-");
+  EXPECT_EQ(requests[1].header("range"), "");
 }
 
 TEST_F(FetchTest, APartFileThatIsAlreadyCompleteIsKept) {
@@ -372,7 +249,7 @@ TEST_F(FetchTest, APartFileThatIsAlreadyCompleteIsKept) {
   EXPECT_EQ(slurp(paths[0]), kQuestions);
   EXPECT_FALSE(std::filesystem::exists(out() / "dev_questions.json.part"));
   // The server answered 416 for the questions: nothing was sent again.
-  EXPECT_EQ(server_.requests()[0].range, fmt::format("bytes={}-", kQuestions.size()));
+  EXPECT_EQ(server_.requests()[0].header("range"), fmt::format("bytes={}-", kQuestions.size()));
 }
 
 TEST_F(FetchTest, RetriesAServerError) {
@@ -489,6 +366,61 @@ TEST_F(FetchTest, DownloadFileResumesAndReports) {
   EXPECT_EQ(got.received, kOutputs.size() - 10);
   EXPECT_TRUE(got.resumed);
   EXPECT_EQ(slurp(path), kOutputs);
+}
+
+TEST_F(FetchTest, DownloadFileSendsTheExtraHeaders) {
+  server_.add("/file.json", kOutputs);
+  DownloadOptions options{.headers = {"Authorization: Bearer secret", "X-Test: 1"}};
+  download_file(server_.url() + "/file.json", dir_ / "file.json", options);
+  ASSERT_EQ(server_.requests().size(), 1u);
+  EXPECT_EQ(server_.requests()[0].header("authorization"), "Bearer secret");
+  EXPECT_EQ(server_.requests()[0].header("x-test"), "1");
+}
+
+TEST(HeadUrl, ReturnsStatusAndHeadersWithoutFollowingRedirects) {
+  testing_util::HttpServer server([](const testing_util::HttpRequest& request) {
+    if (request.path == "/moved") {
+      return testing_util::HttpResponse{
+          .status = 302, .reason = "Found", .headers = "Location: /file\r\nX-Thing: \"a\"\r\n"};
+    }
+    return testing_util::HttpResponse{.status = 404, .reason = "Not Found", .body = "no"};
+  });
+  HeadResult moved = head_url(server.url() + "/moved", {.headers = {"X-Test: 2"}});
+  EXPECT_EQ(moved.status, 302);
+  EXPECT_EQ(moved.reason, "Found");
+  EXPECT_EQ(moved.header("location"), "/file");
+  EXPECT_EQ(moved.header("x-thing"), "\"a\"");
+  EXPECT_EQ(moved.header("x-absent"), "");
+  HeadResult missing = head_url(server.url() + "/missing", {});
+  EXPECT_EQ(missing.status, 404);
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].method, "HEAD");
+  EXPECT_EQ(requests[0].header("x-test"), "2");
+}
+
+TEST(HeadUrl, RetriesServerErrorsThenGivesUp) {
+  std::atomic<int> calls = 0;
+  testing_util::HttpServer server([&](const testing_util::HttpRequest&) {
+    return testing_util::HttpResponse{
+        .status = ++calls < 2 ? 503 : 200, .reason = "X", .headers = "ETag: \"e\"\r\n"};
+  });
+  HeadResult head = head_url(server.url() + "/f", {.backoff = std::chrono::milliseconds(1)});
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("etag"), "\"e\"");
+  EXPECT_EQ(server.requests().size(), 2u);
+
+  testing_util::HttpServer broken([](const testing_util::HttpRequest&) {
+    return testing_util::HttpResponse{.status = 500, .reason = "Internal Server Error"};
+  });
+  try {
+    head_url(broken.url() + "/f", {.max_attempts = 2, .backoff = std::chrono::milliseconds(1)});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(broken.url() + "/f"));
+    EXPECT_THAT(e.what(), HasSubstr("2 attempts"));
+    EXPECT_THAT(e.what(), HasSubstr("HTTP 500"));
+  }
 }
 
 // End to end: the built lamp binary, its flags, exit status and one-line errors.
