@@ -31,11 +31,10 @@ std::uint64_t key_hash(const Key& key) {
   std::uint64_t h = key.head ^ (key.tail * 0xC2B2AE3D27D4EB4Full) ^ key.size;
   for (std::size_t i = 8; i + 8 < key.size; i += 8)
     h = (h ^ load8(key.data + i)) * 0xBF58476D1CE4E5B9ull;
-  h ^= h >> 31;
   return h * 0x9E3779B97F4A7C15ull;
 }
 
-// text[begin, end) as a Key, reading only inside `text` (sanitizer builds check that).
+// text[begin, end) as a Key, reading only inside `text`.
 [[gnu::noinline]] Key make_key_near_end(std::string_view text, std::size_t begin, std::size_t end) {
   Key key{.data = text.data() + begin, .size = static_cast<std::uint32_t>(end - begin)};
   std::memcpy(&key.head, key.data, std::min<std::size_t>(key.size, 8));
@@ -44,12 +43,13 @@ std::uint64_t key_hash(const Key& key) {
   return key;
 }
 
-// The same; tokens with 8 readable bytes from their start (all but those near the text's end)
-// take no branch that depends on the token's length, which is as random as the text. The tail
+// The same; tokens with 8 readable bytes from their start (all but those near the end of the
+// text and of a page) take no branch that depends on the token's length, which is as random as
+// the text; bytes past the token are masked off. The tail
 // of a token ending before byte 8 (a text's short first word, say) is unused, since the token is
 // at most 8 bytes long, so it is loaded from byte 0 instead of before the text.
 inline Key make_key(std::string_view text, std::size_t begin, std::size_t end) {
-  if (begin + 8 > text.size()) [[unlikely]]
+  if (begin + 8 > text.size() && !text::detail::on_one_page(text.data() + begin, 8)) [[unlikely]]
     return make_key_near_end(text, begin, end);
   const std::size_t size = end - begin;
   Key key{.data = text.data() + begin, .size = static_cast<std::uint32_t>(size)};
@@ -60,17 +60,32 @@ inline Key make_key(std::string_view text, std::size_t begin, std::size_t end) {
   return key;
 }
 
+// Whether the word with this head, tail, size and bytes is key's token.
+bool same_word(std::uint64_t head, std::uint64_t tail, std::uint32_t size, const char* data,
+               const Key& key) {
+  return ((head ^ key.head) | (tail ^ key.tail) | (size ^ key.size)) == 0 &&
+         (size <= 16 || std::memcmp(data + 8, key.data + 8, size - 16) == 0);
+}
+
 }  // namespace
 
-// One sample's corpus statistics: an open-addressing table of its words (document frequency,
-// last document seen, query word) plus term frequencies of the query's words only.
+// One sample's corpus statistics: its words in first-occurrence order (document frequency, last
+// document seen, query word), found through an open-addressing table of word numbers, plus term
+// frequencies of the query's words only.
 //
-// Text is split and hashed a batch of tokens at a time, then the batch is counted with each
-// token's slot prefetched a few tokens ahead (the table lives in L2, not L1). The counting loop
-// keeps its state in locals, so stores through the table do not force reloads of members, and
-// branches only on the probe and on new words: document frequencies, first occurrences and
-// query-word counts are updated with arithmetic on 0/1 conditions, since the text makes any
-// branch on them unpredictable.
+// The table holds 4-byte word numbers and is kept at most 1/8 full, so it stays small while
+// nearly every token finds its word in its home slot: a lookup reads that slot and the record
+// it names, and only new words and words over 16 bytes take the out-of-line path. The records of
+// frequent words come first and share cache lines. Query words join the records only when the
+// corpus first uses them (a small query table is consulted for new words), so the records' order
+// is the corpus's first-occurrence order that the mean idf sums in, and finish() reads them in
+// sequence.
+//
+// add_text splits, hashes and counts each token as it is found, with the loop's state in locals
+// (stores through the records would otherwise force reloads of members), one token behind the
+// splitting so that the next record's cache miss overlaps the count. The count branches only on
+// the lookup: document frequencies and query-word counts are updated with arithmetic on 0/1
+// conditions, since the text makes any branch on them unpredictable.
 class Bm25Corpus {
  public:
   struct Posting {
@@ -78,50 +93,66 @@ class Bm25Corpus {
     std::uint32_t tf;
   };
 
-  Bm25Corpus() { grow(); }
+  Bm25Corpus() {
+    slots_.assign(1024, kEmpty);
+    set_table_size(slots_.size());
+    words_.resize(1024);  // words_[0]: a record no token matches (size 0), named by empty slots
+  }
 
   void start(std::span<const std::string_view> query) {
-    for (std::size_t i = 0; i < n_order_; ++i) slots_[order_[i]].size = 0;
-    for (std::uint32_t slot : query_words_) slots_[slot].size = 0;
-    n_order_ = 0;
-    query_words_.clear();
-    query_tokens_.clear();
+    // Clearing the filled slots one by one beats clearing the table only when few are filled.
+    if (n_words_ * 16 > slots_.size()) {
+      std::fill(slots_.begin(), slots_.end(), kEmpty);
+    } else {
+      for (std::uint32_t id = 1; id <= n_words_; ++id) slots_[slot_of_[id]] = kEmpty;
+    }
+    n_words_ = 0;
     doc_lengths_.clear();
     doc_ = 0;
     doc_length_ = 0;
+
+    query_keys_.clear();
+    query_tokens_.clear();
+    std::size_t query_slots = 16;
+    while (query_slots < 2 * query.size()) query_slots *= 2;
+    query_slots_.assign(query_slots, 0);
+    const int query_shift = std::countl_zero(query_slots - 1);
     for (std::string_view token : query) {
-      Key key = make_key(token, 0, token.size());
-      std::size_t slot = find(key);
-      if (slots_[slot].size == 0) {
-        slot = insert(key, slot, kNoDoc, 0, static_cast<std::uint32_t>(query_words_.size() + 1));
-        query_words_.push_back(static_cast<std::uint32_t>(slot));
+      const Key key = make_key(token, 0, token.size());
+      std::size_t slot = key.hash >> query_shift;
+      while (query_slots_[slot] != 0 && !same_query_word(query_slots_[slot] - 1, key))
+        slot = (slot + 1) & (query_slots - 1);
+      if (query_slots_[slot] == 0) {
+        query_keys_.push_back(key);
+        query_slots_[slot] = static_cast<std::uint32_t>(query_keys_.size());
       }
-      query_tokens_.push_back(slots_[slot].query - 1);
+      query_tokens_.push_back(query_slots_[slot] - 1);
     }
-    const std::size_t q = query_words_.size();
+    query_shift_ = query_shift;
+    const std::size_t q = query_keys_.size();
+    query_ids_.assign(q, 0);
     if (postings_.size() < q) postings_.resize(q);
     for (std::size_t i = 0; i < q; ++i) postings_[i].clear();
+    // doc_tf_[0] counts the other words; it starts at 1 so that it never reads as untouched.
     doc_tf_.assign(q + 1, 0);
+    doc_tf_[0] = 1;
     touched_.resize(q + 1);
     n_touched_ = 0;
-    reserve(0);
   }
 
-  void add_text(std::string_view text) {
-    Key* const keys = keys_.data();
-    std::size_t n = 0;
+  // Compiled for the build's baseline and for AVX2-era CPUs (tzcnt, blsr, shrx, VEX-encoded SSE:
+  // about 10 % fewer instructions); the loader picks the one the CPU runs.
+  [[gnu::target_clones("arch=x86-64-v3", "default")]] void add_text(std::string_view text) {
+    Counter counter(*this);
     text::py_split_each(text, [&](std::size_t begin, std::size_t end) {
-      keys[n++] = make_key(text, begin, end);
-      if (n == kBatch) [[unlikely]] {
-        count(keys, n);
-        n = 0;
-      }
+      counter.count(make_key(text, begin, end));
     });
-    count(keys, n);
+    counter.save();
   }
   void add_token(std::string_view token) {
-    Key key = make_key(token, 0, token.size());
-    count(&key, 1);
+    Counter counter(*this);
+    counter.count(make_key(token, 0, token.size()));
+    counter.save();
   }
 
   void end_document() {
@@ -131,7 +162,7 @@ class Bm25Corpus {
       doc_tf_[q] = 0;
     }
     n_touched_ = 0;
-    doc_tf_[0] = 0;
+    doc_tf_[0] = 1;
     doc_lengths_.push_back(doc_length_);
     doc_length_ = 0;
     ++doc_;
@@ -141,134 +172,172 @@ class Bm25Corpus {
   // Document frequencies of the corpus words in first-occurrence order, via fn(df).
   template <class Fn>
   void for_each_df(Fn&& fn) const {
-    for (std::size_t i = 0; i < n_order_; ++i) fn(slots_[order_[i]].df);
+    for (std::uint32_t id = 1; id <= n_words_; ++id) fn(words_[id].df);
   }
-  std::size_t vocabulary() const { return n_order_; }
+  std::size_t vocabulary() const { return n_words_; }
   std::size_t query_size() const { return query_tokens_.size(); }
   // Of the query's i-th token: its document frequency (0: not in the corpus) and its postings.
-  std::uint32_t query_df(std::size_t i) const { return slots_[query_words_[query_tokens_[i]]].df; }
+  std::uint32_t query_df(std::size_t i) const {
+    const std::uint32_t id = query_ids_[query_tokens_[i]];
+    return id == 0 ? 0 : words_[id].df;
+  }
   std::span<const Posting> query_postings(std::size_t i) const {
     return postings_[query_tokens_[i]];
   }
 
  private:
   static constexpr std::uint32_t kNoDoc = UINT32_MAX;
-  static constexpr std::size_t kBatch = 256;
-  // 32 bytes, so a slot never straddles two cache lines; the word's bytes are in data_.
+  static constexpr std::uint32_t kEmpty = 0;  // an empty slot names words_[0]
+  // 32 bytes, so a record never straddles two cache lines; the word's bytes are in data_.
   struct alignas(32) Word {
-    std::uint64_t head, tail;
-    std::uint32_t size;      // 0: empty slot (tokens are never empty)
-    std::uint32_t last_doc;  // kNoDoc until seen in the corpus
-    std::uint32_t df;        // 0: a query word not (yet) in the corpus
-    std::uint32_t query;     // 1 + index into query_words_, or 0
+    std::uint64_t head = 0, tail = 0;
+    std::uint32_t size = 0;  // 0 only in words_[0]: tokens are never empty
+    std::uint32_t last_doc = kNoDoc;
+    std::uint32_t df = 0;
+    std::uint32_t query = 0;  // 1 + index into query_keys_, or 0
   };
-  // data: the word's bytes by slot, read only for words over 16 bytes (a second cache miss).
-  static bool matches(const Word& w, const char* const* data, std::size_t slot, const Key& key) {
-    return ((w.head ^ key.head) | (w.tail ^ key.tail) | (w.size ^ key.size)) == 0 &&
-           (key.size <= 16 || std::memcmp(data[slot] + 8, key.data + 8, key.size - 16) == 0);
+
+  // The counting state in locals, copied from the corpus and saved back after a text; the
+  // compiler keeps it in registers across the stores into the records.
+  class Counter {
+   public:
+    explicit Counter(Bm25Corpus& corpus)
+        : corpus_(&corpus),
+          slots_(corpus.slots_.data()),
+          words_(corpus.words_.data()),
+          doc_tf_(corpus.doc_tf_.data()),
+          touched_(corpus.touched_.data()),
+          n_touched_(corpus.n_touched_),
+          shift_(corpus.shift_),
+          doc_(corpus.doc_) {}
+
+    // Counts the token before `key` (if any) while key's record is fetched: one token of
+    // lookahead hides most of the record's cache miss.
+    [[gnu::always_inline]] void count(const Key& key) {
+      __builtin_prefetch(&words_[slots_[key.hash >> shift_]]);
+      if (pending_.size != 0) count_now(pending_);
+      pending_ = key;
+    }
+
+    void save() {
+      if (pending_.size != 0) count_now(pending_);
+      corpus_->n_touched_ = n_touched_;
+      corpus_->doc_length_ += static_cast<std::uint32_t>(tokens_);
+    }
+
+   private:
+    [[gnu::always_inline]] void count_now(const Key& key) {
+      const std::size_t slot = key.hash >> shift_;
+      std::uint32_t id = slots_[slot];
+      const Word& home = words_[id];
+      if (((home.head ^ key.head) | (home.tail ^ key.tail) | (home.size ^ key.size) |
+           static_cast<std::uint64_t>(key.size > 16)) != 0) [[unlikely]] {
+        id = corpus_->locate(key.head, key.tail, key.data, key.size, slot);
+        slots_ = corpus_->slots_.data();
+        words_ = corpus_->words_.data();
+        shift_ = corpus_->shift_;
+      }
+      Word& w = words_[id];
+      const std::uint32_t new_doc = w.last_doc != doc_;
+      w.df += new_doc;
+      w.last_doc = doc_;
+      const std::uint32_t q = w.query, tf = doc_tf_[q];
+      touched_[n_touched_] = q;
+      n_touched_ += tf == 0;
+      doc_tf_[q] = tf + 1;
+      ++tokens_;
+    }
+
+    Key pending_;  // size 0: none
+    Bm25Corpus* corpus_;
+    std::uint32_t* slots_;
+    Word* words_;
+    std::uint32_t* doc_tf_;
+    std::uint32_t* touched_;
+    std::size_t n_touched_, tokens_ = 0;
+    int shift_;
+    std::uint32_t doc_;
+  };
+
+  bool same_query_word(std::uint32_t q, const Key& key) const {
+    const Key& word = query_keys_[q];
+    return same_word(word.head, word.tail, word.size, word.data, key);
   }
 
-  // The slot holding `key`, or the empty slot where it belongs.
-  std::size_t find(const Key& key) const {
-    for (std::size_t i = key.hash >> shift_;; i = (i + 1) & mask_) {
-      if (slots_[i].size == 0 || matches(slots_[i], data_.data(), i, key)) return i;
+  // The number of the key's word, which is not in its home slot `slot` or is long: probes on,
+  // and adds a new word (which may grow the table and move the records). Takes the key's parts
+  // in registers: a Key argument in memory would be stored for every token.
+  [[gnu::noinline]] std::uint32_t locate(std::uint64_t head, std::uint64_t tail, const char* data,
+                                         std::uint32_t size, std::size_t slot) {
+    Key key{.head = head, .tail = tail, .data = data, .size = size};
+    key.hash = key_hash(key);
+    for (;; slot = (slot + 1) & mask_) {
+      const std::uint32_t id = slots_[slot];
+      if (id == kEmpty) return add_word(key, slot);
+      const Word& w = words_[id];
+      if (same_word(w.head, w.tail, w.size, data_[id], key)) return id;
     }
   }
 
-  // Fills the empty slot `slot` (from find) with `key`, growing first when the table would pass
-  // half full; returns the slot it ended up in.
-  std::size_t insert(const Key& key, std::size_t slot, std::uint32_t last_doc, std::uint32_t df,
-                     std::uint32_t query) {
-    if ((n_order_ + query_words_.size() + 1) * 2 > slots_.size()) {
-      grow();
-      slot = find(key);
+  std::uint32_t add_word(const Key& key, std::size_t slot) {
+    if ((n_words_ + 1) * 8 > slots_.size()) {
+      grow_table();
+      slot = key.hash >> shift_;
+      while (slots_[slot] != kEmpty) slot = (slot + 1) & mask_;
     }
-    slots_[slot] = {key.head, key.tail, key.size, last_doc, df, query};
-    data_[slot] = key.data;
-    return slot;
+    const auto id = static_cast<std::uint32_t>(++n_words_);
+    if (id == words_.size()) {
+      words_.resize(2 * words_.size());
+      data_.resize(words_.size());
+      slot_of_.resize(words_.size());
+    }
+    std::uint32_t query = 0;
+    for (std::size_t q = key.hash >> query_shift_; query_slots_[q] != 0;
+         q = (q + 1) & (query_slots_.size() - 1)) {
+      if (same_query_word(query_slots_[q] - 1, key)) {
+        query = query_slots_[q];
+        query_ids_[query - 1] = id;
+        break;
+      }
+    }
+    words_[id] = {.head = key.head, .tail = key.tail, .size = key.size, .query = query};
+    data_[id] = key.data;
+    slot_of_[id] = static_cast<std::uint32_t>(slot);
+    slots_[slot] = id;
+    return id;
   }
 
-  // Room for `words` more words: the table stays at most half full and order_ has an entry
-  // for each plus every query word's first occurrence, so count() inserts and appends without
-  // checks.
-  void reserve(std::size_t words) {
-    while ((n_order_ + query_words_.size() + words) * 2 > slots_.size()) grow();
-    const std::size_t needed = n_order_ + query_words_.size() + words + 1;
-    if (order_.size() < needed) order_.resize(std::max(needed, 2 * order_.size()));
-  }
-
-  void grow() {
-    std::vector<Word> old = std::move(slots_);
-    std::vector<const char*> old_data = std::move(data_);
-    const std::size_t size = old.empty() ? 1024 : old.size() * 2;
-    slots_.assign(size, Word{});
-    data_.assign(size, nullptr);
+  void set_table_size(std::size_t size) {
     mask_ = size - 1;
     shift_ = std::countl_zero(mask_);
-    auto move = [&](std::uint32_t& slot) {
-      const Word& w = old[slot];
-      Key key{.head = w.head, .tail = w.tail, .data = old_data[slot], .size = w.size};
-      key.hash = key_hash(key);
-      slot = static_cast<std::uint32_t>(find(key));
-      slots_[slot] = w;
-      data_[slot] = key.data;
-      if (w.query != 0) query_words_[w.query - 1] = slot;
-    };
-    // Query words not in the corpus first, while query_words_ still holds old slots.
-    for (std::uint32_t& slot : query_words_) {
-      if (old[slot].df == 0) move(slot);
-    }
-    for (std::size_t i = 0; i < n_order_; ++i) move(order_[i]);
   }
 
-  void count(const Key* keys, std::size_t n) {
-    constexpr std::size_t kAhead = 8;
-    reserve(n);
-    Word* const slots = slots_.data();
-    const char** const data = data_.data();
-    const std::size_t mask = mask_;
-    const int shift = shift_;
-    std::uint32_t* const order = order_.data();
-    std::uint32_t* const doc_tf = doc_tf_.data();
-    std::uint32_t* const touched = touched_.data();
-    const std::uint32_t doc = doc_;
-    std::size_t n_order = n_order_, n_touched = n_touched_;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) __builtin_prefetch(&slots[keys[i + kAhead].hash >> shift]);
-      const Key& key = keys[i];
-      std::size_t slot = key.hash >> shift;
-      while (!matches(slots[slot], data, slot, key) && slots[slot].size != 0)
-        slot = (slot + 1) & mask;
-      Word& w = slots[slot];
-      if (w.size == 0) {  // a new word
-        w = {key.head, key.tail, key.size, doc, 1, 0};
-        data[slot] = key.data;
-        order[n_order++] = static_cast<std::uint32_t>(slot);
-        continue;
-      }
-      const std::uint32_t new_doc = w.last_doc != doc;
-      order[n_order] = static_cast<std::uint32_t>(slot);
-      n_order += new_doc & (w.df == 0);  // a query word's first occurrence
-      w.df += new_doc;
-      w.last_doc = doc;
-      const std::uint32_t q = w.query, tf = doc_tf[q];
-      touched[n_touched] = q;
-      n_touched += (tf == 0) & (q != 0);
-      doc_tf[q] = tf + 1;
+  // Doubles the table; records keep their numbers.
+  void grow_table() {
+    slots_.assign(2 * slots_.size(), kEmpty);
+    set_table_size(slots_.size());
+    for (std::uint32_t id = 1; id <= n_words_; ++id) {
+      const Word& w = words_[id];
+      Key key{.head = w.head, .tail = w.tail, .data = data_[id], .size = w.size};
+      std::size_t slot = key_hash(key) >> shift_;
+      while (slots_[slot] != kEmpty) slot = (slot + 1) & mask_;
+      slots_[slot] = id;
+      slot_of_[id] = static_cast<std::uint32_t>(slot);
     }
-    n_order_ = n_order;
-    n_touched_ = n_touched;
-    doc_length_ += static_cast<std::uint32_t>(n);
   }
 
-  std::vector<Word> slots_;        // power-of-two size, at most half full
-  std::vector<const char*> data_;  // by slot
+  std::vector<std::uint32_t> slots_;  // word numbers; power-of-two size, at most 1/8 full
   std::size_t mask_ = 0;
   int shift_ = 64;  // slot of a hash: hash >> shift_
-  std::vector<std::uint32_t>
-      order_;  // [0, n_order_): slots of the corpus words, first occurrence first
-  std::size_t n_order_ = 0;
-  std::vector<std::uint32_t> query_words_;      // slots of the distinct query words
+  // By word number, 1..n_words_ in first-occurrence order: records, bytes, slots.
+  std::vector<Word> words_;
+  std::vector<const char*> data_ = std::vector<const char*>(1024);
+  std::vector<std::uint32_t> slot_of_ = std::vector<std::uint32_t>(1024);
+  std::size_t n_words_ = 0;
+  std::vector<Key> query_keys_;             // the distinct query words
+  std::vector<std::uint32_t> query_slots_;  // 1 + index into query_keys_, or 0: empty
+  int query_shift_ = 64;
+  std::vector<std::uint32_t> query_ids_;        // by query word: its word number, 0 until seen
   std::vector<std::uint32_t> query_tokens_;     // query word of each query token
   std::vector<std::vector<Posting>> postings_;  // by query word
   std::vector<std::uint32_t>
@@ -277,7 +346,6 @@ class Bm25Corpus {
   std::size_t n_touched_ = 0;
   std::vector<std::uint32_t> doc_lengths_;
   std::uint32_t doc_ = 0, doc_length_ = 0;
-  std::vector<Key> keys_ = std::vector<Key>(kBatch);  // a batch of tokens of the text being added
 };
 
 Bm25Scorer::Bm25Scorer(Bm25Params params)

@@ -90,6 +90,19 @@ inline std::uint64_t ascii_space_bits(const char* p, std::uint64_t& high) {
 // Whether the code point at text[pos] is whitespace; advances pos past it.
 bool next_is_space(std::string_view text, std::size_t& pos);
 
+// Whether `bytes` bytes from p lie on one page, so that reading them is safe when p itself is
+// readable although the text ends before p + bytes: memory is mapped in whole pages. The bytes
+// past the text are then ignored. Address and thread sanitizer builds (which would flag such
+// reads) say no, and their callers copy instead.
+inline bool on_one_page(const char* p, std::size_t bytes) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return false;
+#else
+  constexpr std::uintptr_t kPage = 4096;
+  return (reinterpret_cast<std::uintptr_t>(p) & (kPage - 1)) <= kPage - bytes;
+#endif
+}
+
 }  // namespace detail
 
 // Always inlined: the caller's state (a token count, say) then stays in registers instead of
@@ -101,16 +114,22 @@ template <class OnToken>
   bool in_token = false;
   char padded[64];
   while (pos < n) {
-    // The last partial block is copied and padded with spaces, so nothing past the text is read;
-    // the padding ends a token at n exactly as the end of the text does.
+    // In the last partial block, the bytes past the text count as spaces, which end a token at
+    // n exactly as the end of the text does. They are read in place when on the same page (no
+    // call to copy them for every short text), else from a copy.
     const char* block = text.data() + pos;
+    std::uint64_t past_end = 0;
     if (n - pos < 64) {
-      std::memcpy(padded, block, n - pos);
-      std::memset(padded + (n - pos), ' ', 64 - (n - pos));
-      block = padded;
+      past_end = ~0ull << (n - pos);
+      if (!detail::on_one_page(block, 64)) {
+        std::memcpy(padded, block, n - pos);
+        std::memset(padded + (n - pos), ' ', 64 - (n - pos));
+        block = padded;
+      }
     }
     std::uint64_t high;
-    std::uint64_t space = detail::ascii_space_bits(block, high);
+    std::uint64_t space = detail::ascii_space_bits(block, high) | past_end;
+    high &= ~past_end;
     if (high != 0) {
       // The code point path up to the block's end (and past it to finish a code point): ASCII
       // bytes never belong to a multi-byte sequence, so both paths agree on every boundary.
@@ -127,21 +146,28 @@ template <class OnToken>
       }
       continue;
     }
-    // Each set bit of `edges` is a token's first byte or the space right after a token; they
-    // alternate, so each turn of the loop takes a start (unless a token is open) and an end.
+    // A token starts at each word byte after a space and ends at each space after a word byte.
+    // Past a token still open from the previous block, starts and ends pair up in order, so
+    // the loop takes one of each per token with no branch on which comes next.
     const std::uint64_t word = ~space;
-    std::uint64_t edges = word ^ ((word << 1) | static_cast<std::uint64_t>(in_token));
-    while (edges != 0) {
-      if (!in_token) {
-        token_start = pos + static_cast<std::size_t>(std::countr_zero(edges));
-        edges &= edges - 1;
-        in_token = true;
-        if (edges == 0) break;
+    const std::uint64_t after_word = (word << 1) | static_cast<std::uint64_t>(in_token);
+    std::uint64_t starts = word & ~after_word, ends = ~word & after_word;
+    if (in_token) {
+      if (ends == 0) {
+        pos += 64;
+        continue;
       }
-      on_token(token_start, pos + static_cast<std::size_t>(std::countr_zero(edges)));
-      edges &= edges - 1;
-      in_token = false;
+      on_token(token_start, pos + static_cast<std::size_t>(std::countr_zero(ends)));
+      ends &= ends - 1;
     }
+    while (ends != 0) {
+      on_token(pos + static_cast<std::size_t>(std::countr_zero(starts)),
+               pos + static_cast<std::size_t>(std::countr_zero(ends)));
+      starts &= starts - 1;
+      ends &= ends - 1;
+    }
+    in_token = starts != 0;
+    if (in_token) token_start = pos + static_cast<std::size_t>(std::countr_zero(starts));
     pos += 64;
   }
   if (in_token) on_token(token_start, n);
