@@ -3,8 +3,10 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "lamp/cli/commands.h"
+#include "lamp/cli/dense_ranker.h"
 #include "lamp/core/error.h"
 #include "lamp/data/json_io.h"
 #include "lamp/retrieval/retriever.h"
@@ -15,6 +17,7 @@ namespace {
 struct RankArgs {
   std::string task, ranker = "bm25", questions, out;
   RankOptions options;
+  DenseRankerFlags dense;
 };
 
 }  // namespace
@@ -23,13 +26,14 @@ void add_rank_command(CLI::App& app) {
   auto args = std::make_shared<RankArgs>();
   CLI::App* cmd = app.add_subcommand("rank", "Rank every sample's profile (rank_profiles.py)");
   cmd->add_option("--task", args->task, "LaMP-N or LaMP_N (default: recognised from the inputs)");
-  cmd->add_option("--ranker", args->ranker, "bm25, recency or random")->capture_default_str();
+  cmd->add_option("--ranker", args->ranker, "bm25, recency, random or contriever")
+      ->capture_default_str();
   cmd->add_option("--questions", args->questions, "Questions file")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", args->out, "Ranking file to write")->required();
   cmd->add_flag("--use-date", args->options.use_date,
-                "Append \" date: D\" to each document (BM25)");
+                "Append \" date: D\" to each document (BM25, Contriever)");
   cmd->add_option("--seed", args->options.seed, "Seed of the random ranker")->capture_default_str();
   cmd->add_flag("--official-random", args->options.official_random,
                 "Random ranker: draw with replacement, as the official random retriever does");
@@ -39,12 +43,16 @@ void add_rank_command(CLI::App& app) {
                 "BM25 with Lucene's idf ln(1 + (N - n + 0.5) / (n + 0.5)) and no epsilon floor");
   cmd->add_option("--threads", args->options.threads, "Threads (0: all cores)")
       ->capture_default_str();
+  add_dense_ranker_flags(*cmd, args->dense);
   cmd->callback([args] {
     args->options.ranker = parse_ranker(args->ranker);
     const TaskSpec* task = args->task.empty() ? nullptr : &find_task(args->task);
     Questions questions = read_questions(args->questions, task);
+    std::optional<DenseRanker> dense;
+    if (args->options.ranker == RankerKind::kContriever) dense.emplace(args->dense, args->options);
     std::vector<SampleRanking> rankings =
         locate_errors_in(args->questions, [&] { return rank_profiles(questions, args->options); });
+    if (dense) dense->report();
     write_ranking(args->out, to_ranking(questions, rankings));
     std::fprintf(stderr, "lamp: ranked %zu profiles (%s, %s) into %s\n", questions.size(),
                  std::string(questions.task().name).c_str(), args->ranker.c_str(),

@@ -38,7 +38,10 @@ class BertEmbedder final : public TextEmbedder {
       : options_(options),
         tokenizer_(text::BertTokenizer::load(dir)),
         model_(BertModel::load(dir)),
-        key_(model_key(dir) + ";max_length=" + std::to_string(options.max_length)) {
+        // Texts are cut to the model's positions too (a small model may have fewer than 512).
+        max_length_(static_cast<int>(std::min<std::int64_t>(
+            options.max_length, model_.config().max_position_embeddings))),
+        key_(model_key(dir) + ";max_length=" + std::to_string(max_length_)) {
     if (options.batch_size < 1) throw Error("--batch-size must be at least 1");
   }
 
@@ -53,7 +56,7 @@ class BertEmbedder final : public TextEmbedder {
     set_threads(options_.threads);
     std::vector<std::vector<int>> ids(n);
     parallel_for(n, options_.threads, [&](std::size_t i, int) {
-      ids[i] = tokenizer_.encode(texts[i], options_.max_length);
+      ids[i] = tokenizer_.encode(texts[i], max_length_);
     });
     std::vector<std::size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
@@ -79,6 +82,7 @@ class BertEmbedder final : public TextEmbedder {
   EmbedderOptions options_;
   text::BertTokenizer tokenizer_;
   BertModel model_;
+  int max_length_;
   std::string key_;
 };
 

@@ -7,15 +7,10 @@
 #include <filesystem>
 #include <memory>
 
+#include "lamp/nn/options.h"
 #include "lamp/retrieval/text_embedder.h"
 
 namespace lamp::nn {
-
-struct EmbedderOptions {
-  int threads = 0;       // torch intra-op threads; 0: all cores
-  int batch_size = 16;   // texts per forward pass (the official code uses 16)
-  int max_length = 512;  // tokens, [CLS] and [SEP] included
-};
 
 // `model_dir` holds config.json (model_type "bert"), vocab.txt and safetensors weights
 // (nn/hub.h resolves hub ids to such a folder). lamp::Error when something is missing.

@@ -18,20 +18,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "lamp/nn/options.h"
 #include "lamp/nn/t5.h"
 
 namespace lamp::nn {
-
-struct GenerationOptions {
-  int num_beams = 1;
-  // Total length including the start token (transformers' default 20); max_new_tokens, when
-  // >= 0, overrides it as max_new_tokens + 1.
-  int max_length = 20;
-  int max_new_tokens = -1;
-  int min_new_tokens = 0;
-  double length_penalty = 1.0;
-  bool early_stopping = false;
-};
 
 struct Generation {
   std::vector<std::vector<std::int64_t>> sequences;  // one per input row, equal lengths

@@ -8,14 +8,21 @@
 
 namespace lamp::nn {
 
+// Members initialise in declaration order: the model (and its config's checks) first.
 Seq2Seq::Seq2Seq(const std::filesystem::path& model_dir, Seq2SeqOptions options)
-    : Seq2Seq(std::make_shared<const T5Model>(T5Model::load(model_dir)),
-              std::make_shared<const text::T5Tokenizer>(text::T5Tokenizer::load(model_dir)),
-              options) {}
+    : model_(std::make_shared<const T5Model>(T5Model::load(model_dir))),
+      tokenizer_(std::make_shared<const text::T5Tokenizer>(text::T5Tokenizer::load(model_dir))),
+      options_(options) {
+  check_options();
+}
 
 Seq2Seq::Seq2Seq(std::shared_ptr<const T5Model> model,
                  std::shared_ptr<const text::T5Tokenizer> tokenizer, Seq2SeqOptions options)
     : model_(std::move(model)), tokenizer_(std::move(tokenizer)), options_(options) {
+  check_options();
+}
+
+void Seq2Seq::check_options() const {
   if (options_.batch_size < 1) throw Error("--batch-size must be at least 1");
   if (options_.max_input_length < 1) throw Error("--max-input-length must be at least 1");
 }

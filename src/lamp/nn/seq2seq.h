@@ -17,17 +17,13 @@
 #include <vector>
 
 #include "lamp/nn/generate.h"
+#include "lamp/nn/options.h"
+#include "lamp/nn/plugin.h"
 #include "lamp/text/t5_tokenizer.h"
 
 namespace lamp::nn {
 
-struct Seq2SeqOptions {
-  GenerationOptions generation{.num_beams = 4, .max_length = 128};
-  int max_input_length = 256;
-  int batch_size = 16;
-};
-
-class Seq2Seq {
+class Seq2Seq final : public TextGenerator {
  public:
   // `model_dir` holds config.json, the weights and tokenizer.json.
   Seq2Seq(const std::filesystem::path& model_dir, Seq2SeqOptions options);
@@ -37,12 +33,14 @@ class Seq2Seq {
   // One output per prompt, in order. `progress(done, total)` is called after each batch.
   std::vector<std::string> generate(
       std::span<const std::string> prompts,
-      const std::function<void(std::size_t, std::size_t)>& progress = {}) const;
+      const std::function<void(std::size_t, std::size_t)>& progress = {}) const override;
 
-  const text::T5Tokenizer& tokenizer() const { return *tokenizer_; }
+  const text::T5Tokenizer& tokenizer() const override { return *tokenizer_; }
   const T5Model& model() const { return *model_; }
 
  private:
+  void check_options() const;
+
   std::shared_ptr<const T5Model> model_;
   std::shared_ptr<const text::T5Tokenizer> tokenizer_;
   Seq2SeqOptions options_;
