@@ -5,7 +5,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libsimdjson-dev libcli11-dev libfmt-dev libutf8proc-dev libzip-dev
   libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libtorch-dev
+  libtorch-dev libopenblas0-openmp
 )
 missing=()
 for p in "${packages[@]}"; do

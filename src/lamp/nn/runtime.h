@@ -4,8 +4,9 @@
 
 namespace lamp::nn {
 
-// Sets libtorch's intra-op threads (0: all cores) and, when more than one, keeps OpenBLAS to
-// one thread of its own: both pools on two cores make GEMMs 2-4x slower.
+// Sets libtorch's intra-op threads (0: all cores) and OpenBLAS's: as many with OpenBLAS's
+// OpenMP build (it shares libtorch's pool), one with its pthreads build (two pools on the same
+// cores make GEMMs 2-4x slower).
 void set_threads(int threads);
 
 }  // namespace lamp::nn

@@ -112,12 +112,15 @@ at::ScalarType parse_dtype(std::string_view name) {
 void set_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
-  if (threads > 1) {
-    // Present only when libtorch uses OpenBLAS (Debian's build); PyPI builds use MKL.
-    using SetThreads = void (*)(int);
-    if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-      f(1);
-  }
+  // OpenBLAS, when libtorch uses it (Debian's build; PyPI builds use MKL): its OpenMP build shares
+  // libtorch's OpenMP threads, so GEMMs get all of them; its pthreads build keeps a pool of its own,
+  // which beside libtorch's spinning OpenMP threads oversubscribes the cores (2-4x slower
+  // training measured on 2 cores), so it is kept to one thread when libtorch has several.
+  using GetParallel = int (*)();
+  using SetThreads = void (*)(int);
+  auto parallel = reinterpret_cast<GetParallel>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (parallel && set) set(parallel() == 2 ? threads : 1);
 }
 
 }  // namespace lamp::nn
