@@ -1,6 +1,8 @@
 #include "lamp/nn/safetensors.h"
 
 #include <simdjson.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <algorithm>
@@ -368,6 +370,15 @@ Checkpoint Checkpoint::open(const std::filesystem::path& path) {
 const TensorView* Checkpoint::find(std::string_view name) const {
   auto found = impl_->tensors.find(name);
   return found == impl_->tensors.end() ? nullptr : &found->second;
+}
+
+void Checkpoint::release(const TensorView& view) const {
+  // Only whole pages inside the tensor: a neighbour may share the first and last page.
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto begin = reinterpret_cast<std::uintptr_t>(view.data);
+  std::uintptr_t first = (begin + page - 1) / page * page,
+                 last = (begin + view.nbytes) / page * page;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 std::vector<std::string> Checkpoint::names() const {

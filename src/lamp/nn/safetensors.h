@@ -51,6 +51,11 @@ class Checkpoint {
 
   // nullptr when absent.
   const TensorView* find(std::string_view name) const;
+  // Says the bytes of `view` (one of this checkpoint's) will not be read again: their pages leave
+  // the process's resident set, so copying a checkpoint into tensors one by one peaks at about
+  // one copy of the weights, not two. Reading them later is still valid (they come back from
+  // disk).
+  void release(const TensorView& view) const;
   // All tensor names, sorted.
   std::vector<std::string> names() const;
   // The first file's "__metadata__" (empty when absent).

@@ -81,6 +81,7 @@ at::Tensor WeightLoader::get(const std::string& name, std::vector<std::int64_t> 
   // Copy out of the (possibly unaligned) mapping, then convert.
   at::Tensor raw = at::empty(shape, at::TensorOptions().dtype(source));
   std::memcpy(raw.data_ptr(), view->data, view->nbytes);
+  checkpoint_.release(*view);
   return raw.to(dtype_).contiguous();
 }
 
@@ -113,8 +114,8 @@ void set_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   // OpenBLAS, when libtorch uses it (Debian's build; PyPI builds use MKL): its OpenMP build shares
-  // libtorch's OpenMP threads, so GEMMs get all of them; its pthreads build keeps a pool of its own,
-  // which beside libtorch's spinning OpenMP threads oversubscribes the cores (2-4x slower
+  // libtorch's OpenMP threads, so GEMMs get all of them; its pthreads build keeps a pool of its
+  // own, which beside libtorch's spinning OpenMP threads oversubscribes the cores (2-4x slower
   // training measured on 2 cores), so it is kept to one thread when libtorch has several.
   using GetParallel = int (*)();
   using SetThreads = void (*)(int);
