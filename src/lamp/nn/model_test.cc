@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <unistd.h>
 #include <algorithm>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "lamp/core/error.h"
@@ -199,6 +203,48 @@ TEST_P(BertGolden, HiddenStatesAndMeanPooling) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, BertGolden, ::testing::Values("float32", "float64"));
+
+}  // namespace
+}  // namespace lamp::nn
+
+namespace lamp::nn {
+namespace {
+
+TEST(T5Load, MisShapedAndMissingTensorsAreErrorsNamingThem) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("lamp_model_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::copy_file(kModels + "/t5/model.safetensors", dir / "model.safetensors",
+                fs::copy_options::overwrite_existing);
+  std::string config =
+      std::string(simdjson::padded_string::load(kModels + "/t5/config.json").value());
+  auto write_config = [&](const std::string& from, const std::string& to) {
+    std::string text = config;
+    text.replace(text.find(from), from.size(), to);
+    std::ofstream(dir / "config.json") << text;
+  };
+  const char* request = R"({"input_ids": [[5, 1]], "attention_mask": [[1, 1]]})";
+  write_config("\"d_ff\": 128", "\"d_ff\": 100");
+  try {
+    probe_model(dir, request);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("encoder.block.0.layer.1.DenseReluDense.wi_0.weight"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("[128, 64]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("[100, 64]"), std::string::npos) << e.what();
+  }
+  write_config("\"num_layers\": 2", "\"num_layers\": 3");
+  try {
+    probe_model(dir, request);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("encoder.block.2."), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace lamp::nn
