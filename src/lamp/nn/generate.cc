@@ -166,7 +166,7 @@ Generation beam_search(const T5Model& model, const at::Tensor& encoder_states,
     }
     history = std::move(next_history);
     beam_scores = next_scores;
-    cache.select_rows(at::from_blob(next_rows.data(), {rows}, at::kLong).clone());
+    cache.reorder_beams(at::from_blob(next_rows.data(), {rows}, at::kLong).clone());
     tokens = at::from_blob(next_tokens.data(), {rows}, at::kLong).clone();
     if (std::all_of(done.begin(), done.end(), [](bool d) { return d; })) break;
   }

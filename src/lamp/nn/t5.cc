@@ -67,11 +67,11 @@ at::Tensor relative_position_bucket(at::Tensor relative_position, bool bidirecti
   return buckets + at::where(is_small, relative_position, large);
 }
 
-// Attention without 1/sqrt(K) scaling. q: [B, H, Lq, K], k, v: [B, H, Lk, K],
-// bias: broadcastable to [B, H, Lq, Lk] -> [B, Lq, H*K]
-at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+// Attention without 1/sqrt(K) scaling. q: [B, H, Lq, K], k_t: [B, H, K, Lk] (keys transposed),
+// v: [B, H, Lk, K], bias: broadcastable to [B, H, Lq, Lk] -> [B, Lq, H*K]
+at::Tensor attend(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
                   const at::Tensor& bias, double dropout_rate, bool train) {
-  at::Tensor scores = at::matmul(q, k.transpose(2, 3)) + bias;  // [B, H, Lq, Lk]
+  at::Tensor scores = at::matmul(q, k_t) + bias;  // [B, H, Lq, Lk]
   at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(q.scalar_type());
   at::Tensor out = at::matmul(drop(weights, dropout_rate, train), v);  // [B, H, Lq, K]
   return out.transpose(1, 2).reshape({q.size(0), q.size(2), -1});      // [B, Lq, H*K]
@@ -172,10 +172,9 @@ void add_stack(NamedTensors& out, const char* name, const T5Stack& stack, bool d
 
 }  // namespace
 
-void T5DecoderCache::select_rows(const at::Tensor& rows) {
-  for (auto* list : {&self_k, &self_v, &cross_k, &cross_v})
+void T5DecoderCache::reorder_beams(const at::Tensor& rows) {
+  for (auto* list : {&self_k_t, &self_v})
     for (at::Tensor& t : *list) t = t.index_select(0, rows);
-  cross_mask = cross_mask.index_select(0, rows);
 }
 
 T5Model T5Model::load(const std::filesystem::path& dir, at::ScalarType dtype) {
@@ -230,7 +229,7 @@ at::Tensor T5Model::encode(const at::Tensor& input_ids, const at::Tensor& mask, 
     at::Tensor x = rms_norm(h, b.self_attention_norm, c.layer_norm_epsilon);
     const T5Attention& a = b.self_attention;
     at::Tensor attended = attend(split_heads(at::linear(x, a.q), c.num_heads),
-                                 split_heads(at::linear(x, a.k), c.num_heads),
+                                 split_heads(at::linear(x, a.k), c.num_heads).transpose(2, 3),
                                  split_heads(at::linear(x, a.v), c.num_heads), bias, c.dropout_rate,
                                  train);  // [B, S, H*K]
     h = h + drop(at::linear(attended, a.o), c.dropout_rate, train);
@@ -264,27 +263,28 @@ at::Tensor T5Model::run_decoder(const at::Tensor& decoder_input_ids,
     const T5Block& b = weights_.decoder.block[i];
     at::Tensor x = rms_norm(h, b.self_attention_norm, c.layer_norm_epsilon);
     const T5Attention& a = b.self_attention;
-    at::Tensor k = split_heads(at::linear(x, a.k), c.num_heads);  // [B, H, T, K]
-    at::Tensor v = split_heads(at::linear(x, a.v), c.num_heads);
+    at::Tensor k_t = split_heads(at::linear(x, a.k), c.num_heads).transpose(2, 3);  // [B, H, K, T]
+    at::Tensor v = split_heads(at::linear(x, a.v), c.num_heads);                    // [B, H, T, K]
     if (cache) {
       if (offset > 0) {
-        k = at::cat({cache->self_k[i], k}, 2);  // [B, H, t+T, K]
-        v = at::cat({cache->self_v[i], v}, 2);
+        k_t = at::cat({cache->self_k_t[i], k_t}, 3);  // [B, H, K, t+T]
+        v = at::cat({cache->self_v[i], v}, 2);        // [B, H, t+T, K]
       }
-      cache->self_k[i] = k;
+      cache->self_k_t[i] = k_t;
       cache->self_v[i] = v;
     }
-    at::Tensor attended = attend(split_heads(at::linear(x, a.q), c.num_heads), k, v, self_bias,
+    at::Tensor attended = attend(split_heads(at::linear(x, a.q), c.num_heads), k_t, v, self_bias,
                                  c.dropout_rate, train);
     h = h + drop(at::linear(attended, a.o), c.dropout_rate, train);
 
     x = rms_norm(h, b.cross_attention_norm, c.layer_norm_epsilon);
     const T5Attention& ca = b.cross_attention;
-    at::Tensor ck =
-        cache ? cache->cross_k[i] : split_heads(at::linear(encoder_states, ca.k), c.num_heads);
+    at::Tensor ck_t = cache ? cache->cross_k_t[i]
+                            : split_heads(at::linear(encoder_states, ca.k), c.num_heads)
+                                  .transpose(2, 3);  // [B, H, K, S]
     at::Tensor cv =
         cache ? cache->cross_v[i] : split_heads(at::linear(encoder_states, ca.v), c.num_heads);
-    attended = attend(split_heads(at::linear(x, ca.q), c.num_heads), ck, cv, cross_mask,
+    attended = attend(split_heads(at::linear(x, ca.q), c.num_heads), ck_t, cv, cross_mask,
                       c.dropout_rate, train);
     h = h + drop(at::linear(attended, ca.o), c.dropout_rate, train);
 
@@ -312,11 +312,13 @@ T5DecoderCache T5Model::start_decoding(const at::Tensor& encoder_states,
                                        const at::Tensor& encoder_mask) const {
   T5DecoderCache cache;
   const std::size_t layers = weights_.decoder.block.size();
-  cache.self_k.resize(layers);
+  cache.self_k_t.resize(layers);
   cache.self_v.resize(layers);
   for (const T5Block& b : weights_.decoder.block) {
-    cache.cross_k.push_back(
-        split_heads(at::linear(encoder_states, b.cross_attention.k), config_.num_heads));
+    cache.cross_k_t.push_back(
+        split_heads(at::linear(encoder_states, b.cross_attention.k), config_.num_heads)
+            .transpose(2, 3)
+            .contiguous());
     cache.cross_v.push_back(
         split_heads(at::linear(encoder_states, b.cross_attention.v), config_.num_heads));
   }
