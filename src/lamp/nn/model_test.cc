@@ -248,3 +248,30 @@ TEST(T5Load, MisShapedAndMissingTensorsAreErrorsNamingThem) {
 
 }  // namespace
 }  // namespace lamp::nn
+
+namespace lamp::nn {
+namespace {
+
+// T5 v1.0: relu feed-forward, tied embeddings (decoder output scaled by d_model^-0.5), fewer
+// decoder than encoder layers; made by tests/fixtures/models/make_t5_v1_reference.py.
+TEST(T5V1Golden, ForwardLossAndGeneration) {
+  Json golden = Json::file(kModels + "/t5_v1_golden.json");
+  simdjson::dom::element want = golden.root;
+  std::string request = "{\"input_ids\": " + dump(want["input_ids"]) +
+                        ", \"attention_mask\": " + dump(want["attention_mask"]) +
+                        ", \"labels\": " + dump(want["labels"]) +
+                        R"(, "generate": {"greedy": {"num_beams": 1, "max_new_tokens": 12},
+                        "beam4": {"num_beams": 4, "max_new_tokens": 12}}})";
+  Json got(probe_model(kModels + "/t5-v1", request));
+  expect_near_masked(want["encoder_last_hidden_state"], got.root["encoder_last_hidden_state"],
+                     want["attention_mask"], 1e-4, "encoder_last_hidden_state");
+  expect_near(want["logits"], got.root["logits"], 1e-4, 0, "logits");
+  expect_near(want["loss"], got.root["loss"], 0, 1e-5, "loss");
+  EXPECT_EQ(dump(got.root["generate"]["greedy"]["sequences"]), dump(want["greedy_sequences"]));
+  EXPECT_EQ(dump(got.root["generate"]["beam4"]["sequences"]), dump(want["beam4_sequences"]));
+  expect_near(want["beam4_sequences_scores"], got.root["generate"]["beam4"]["sequences_scores"],
+              1e-5, 0, "beam scores");
+}
+
+}  // namespace
+}  // namespace lamp::nn
