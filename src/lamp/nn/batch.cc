@@ -1,8 +1,19 @@
 #include "lamp/nn/batch.h"
 
 #include <algorithm>
+#include <numeric>
 
 namespace lamp::nn {
+
+std::vector<std::size_t> order_by_length(std::span<const std::vector<int>> ids,
+                                         bool longest_first) {
+  std::vector<std::size_t> order(ids.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return longest_first ? ids[a].size() > ids[b].size() : ids[a].size() < ids[b].size();
+  });
+  return order;
+}
 
 PaddedBatch pad_batch(std::span<const std::vector<int>> ids, std::span<const std::size_t> order,
                       std::int64_t pad) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <numeric>
 
 #include "lamp/core/error.h"
 #include "lamp/core/threads.h"
@@ -39,10 +38,11 @@ class BertEmbedder final : public TextEmbedder {
         tokenizer_(text::BertTokenizer::load(dir)),
         model_(BertModel::load(dir)),
         // Texts are cut to the model's positions too (a small model may have fewer than 512).
-        max_length_(static_cast<int>(std::min<std::int64_t>(
-            options.max_length, model_.config().max_position_embeddings))),
+        max_length_(static_cast<int>(
+            std::min<std::int64_t>(options.max_length, model_.config().max_position_embeddings))),
         key_(model_key(dir) + ";max_length=" + std::to_string(max_length_)) {
     if (options.batch_size < 1) throw Error("--batch-size must be at least 1");
+    set_threads(options.threads);
   }
 
   std::string cache_key() const override { return key_; }
@@ -53,15 +53,10 @@ class BertEmbedder final : public TextEmbedder {
   void embed(std::span<const std::string_view> texts, std::span<float> out) override {
     const std::size_t n = texts.size(), d = static_cast<std::size_t>(dim());
     if (out.size() != n * d) throw Error("embed: output size mismatch");
-    set_threads(options_.threads);
     std::vector<std::vector<int>> ids(n);
-    parallel_for(n, options_.threads, [&](std::size_t i, int) {
-      ids[i] = tokenizer_.encode(texts[i], max_length_);
-    });
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return ids[a].size() < ids[b].size(); });
+    parallel_for(n, options_.threads,
+                 [&](std::size_t i, int) { ids[i] = tokenizer_.encode(texts[i], max_length_); });
+    const std::vector<std::size_t> order = order_by_length(ids, /*longest_first=*/false);
     c10::InferenceMode guard;
     const std::size_t batch = static_cast<std::size_t>(options_.batch_size);
     for (std::size_t start = 0; start < n; start += batch) {

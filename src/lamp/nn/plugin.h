@@ -40,7 +40,7 @@ class TextGenerator {
 class NnPlugin {
  public:
   virtual ~NnPlugin() = default;
-  // libtorch's intra-op threads (0: all cores), OpenBLAS kept to one thread of its own.
+  // libtorch's intra-op threads (0: all cores) and OpenBLAS's to match (nn/runtime.h).
   virtual void set_threads(int threads) const = 0;
   // `model_dir`: a local folder (resolve hub ids with nn/hub.h first).
   virtual std::unique_ptr<TextEmbedder> load_bert_embedder(

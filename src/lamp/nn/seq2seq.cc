@@ -1,7 +1,6 @@
 #include "lamp/nn/seq2seq.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "lamp/core/error.h"
 #include "lamp/nn/batch.h"
@@ -35,10 +34,7 @@ std::vector<std::string> Seq2Seq::generate(
   for (std::size_t i = 0; i < n; ++i)
     ids[i] = tokenizer_->encode(prompts[i], options_.max_input_length);
   // Longest first: the slowest batches start early and similar lengths share a batch.
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return ids[a].size() > ids[b].size(); });
+  const std::vector<std::size_t> order = order_by_length(ids, /*longest_first=*/true);
   std::vector<std::string> outputs(n);
   const std::size_t batch = static_cast<std::size_t>(options_.batch_size);
   const bool clean_up = tokenizer_->clean_up_by_default();
