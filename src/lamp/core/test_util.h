@@ -1,7 +1,7 @@
 // Test-only helpers shared by the module tests: a temporary folder that cleans up after itself,
 // running the built lamp binary (LAMP_BINARY, set by CMake for every test target) the way a user
 // would, capturing its exit status, stdout and stderr, and a small HTTP server on loopback for
-// tests of downloads, so they need no network and always see the same answers.
+// tests of downloads and API clients, so they need no network and always see the same answers.
 #pragma once
 
 #include <arpa/inet.h>
@@ -99,6 +99,7 @@ inline CommandResult run_lamp(const std::string& args, const std::string& env = 
 struct HttpRequest {
   std::string method, path;
   std::string head;  // the request line and headers
+  std::string body;  // Content-Length bytes after the head
 
   // The value of header `name` (any case); empty when there is none.
   std::string header(std::string_view name) const {
@@ -146,14 +147,17 @@ inline HttpResponse serve_bytes(const HttpRequest& request, std::string_view con
           .body = std::string(content.substr(start))};
 }
 
-// Answers HTTP/1.1 requests on 127.0.0.1 with `handler` (called on the server's thread), one
-// request per connection ("Connection: close"), until it is destroyed or has answered 256
-// requests; records every request.
+// Answers HTTP/1.1 requests on 127.0.0.1 with `handler`, one request per connection
+// ("Connection: close"), until it is destroyed or has answered 256 requests; records every
+// request. Connections are answered one at a time on the server's thread, or with `concurrent`
+// each on a thread of its own (the handler must then be thread-safe), for clients that send
+// several requests at once.
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
-  explicit HttpServer(Handler handler) : handler_(std::move(handler)) {
+  explicit HttpServer(Handler handler, bool concurrent = false)
+      : handler_(std::move(handler)), concurrent_(concurrent) {
     listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listen_ < 0) throw std::runtime_error("socket failed");
     int one = 1;
@@ -199,11 +203,20 @@ class HttpServer {
       if (::poll(&p, 1, 20) <= 0) continue;
       int client = ::accept4(listen_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client < 0) continue;
-      answer(client);
       ++served;
-      ::shutdown(client, SHUT_WR);
-      ::close(client);
+      if (concurrent_) {
+        connections_.emplace_back([this, client] { answer_and_close(client); });
+      } else {
+        answer_and_close(client);
+      }
     }
+    for (std::thread& connection : connections_) connection.join();
+  }
+
+  void answer_and_close(int fd) {
+    answer(fd);
+    ::shutdown(fd, SHUT_WR);
+    ::close(fd);
   }
 
   static void send_all(int fd, std::string_view bytes) {
@@ -224,6 +237,16 @@ class HttpServer {
       if (n <= 0 || request.head.size() > 65536) return;
       request.head.append(buffer, static_cast<std::size_t>(n));
     }
+    std::size_t head_end = request.head.find("\r\n\r\n") + 4;
+    request.body = request.head.substr(head_end);
+    request.head.resize(head_end);
+    std::string length = request.header("content-length");
+    std::size_t body_size = length.empty() ? 0 : std::stoul(length);
+    while (request.body.size() < body_size) {
+      ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0) return;
+      request.body.append(buffer, static_cast<std::size_t>(n));
+    }
     std::istringstream first_line(request.head.substr(0, request.head.find("\r\n")));
     first_line >> request.method >> request.path;
     {
@@ -239,6 +262,8 @@ class HttpServer {
   }
 
   Handler handler_;
+  bool concurrent_ = false;
+  std::vector<std::thread> connections_;  // used by the server's thread only
   int listen_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_ = false;

@@ -515,6 +515,11 @@ std::size_t on_head_header(char* data, std::size_t size, std::size_t count, void
   return size * count;
 }
 
+std::size_t on_post_body(char* data, std::size_t size, std::size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
 }  // namespace
 
 std::string HeadResult::header(std::string_view name) const {
@@ -554,6 +559,28 @@ HeadResult head_url(const std::string& url, const DownloadOptions& options) {
                            failures + 1, options.max_attempts));
     std::this_thread::sleep_for(wait);
   }
+}
+
+PostResult post_once(const std::string& url, std::string_view body,
+                     const DownloadOptions& options) {
+  init_curl_once();
+  Transfer transfer(url, options);
+  CURL* h = transfer.get();
+  PostResult result;
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_head_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &result.head);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_post_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &result.body);
+  CURLcode code = curl_easy_perform(h);
+  if (code != CURLE_OK) {
+    result.head.status = 0;
+    result.failure = transfer.error(code);
+    result.transient = retryable(code);
+  }
+  return result;
 }
 
 std::string_view split_name(Split split) { return split == Split::kTime ? "time" : "user"; }

@@ -101,6 +101,18 @@ struct HeadResult {
 // naming the URL when the retries run out.
 HeadResult head_url(const std::string& url, const DownloadOptions& options);
 
+// The answer to one POST, or why none came.
+struct PostResult {
+  HeadResult head;  // status 0 when no answer came
+  std::string body;
+  std::string failure;     // libcurl's message when no answer came
+  bool transient = false;  // the failure is worth another attempt (a reset, a timeout)
+};
+
+// Sends `body` to `url` once with POST and options.headers, without following redirects or
+// retrying (API clients retry by their own rules). Every answer is returned, whatever its status.
+PostResult post_once(const std::string& url, std::string_view body, const DownloadOptions& options);
+
 struct FetchRequest {
   const TaskSpec* task = nullptr;  // required
   Split split = Split::kUser;
