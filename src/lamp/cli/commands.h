@@ -14,6 +14,7 @@ void add_prompt_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_data_fetch_command(CLI::App& data);
 void add_predict_command(CLI::App& app);
+void add_train_command(CLI::App& app);
 // "lamp model probe|init" (cmd_model.cc).
 void add_model_command(CLI::App& app);
 

@@ -6,6 +6,7 @@
 #include "lamp/nn/probe.h"
 #include "lamp/nn/runtime.h"
 #include "lamp/nn/seq2seq.h"
+#include "lamp/train/trainer.h"
 
 namespace lamp::nn {
 namespace {
@@ -28,6 +29,9 @@ class Plugin final : public NnPlugin {
   void init_model(const std::filesystem::path& config_json, std::uint64_t seed,
                   const std::filesystem::path& out_dir) const override {
     nn::init_model(config_json, seed, out_dir);
+  }
+  train::TrainResult train(const train::TrainJob& job) const override {
+    return train::run_training(job);
   }
 };
 

@@ -23,6 +23,7 @@
 #include "lamp/nn/options.h"
 #include "lamp/retrieval/text_embedder.h"
 #include "lamp/text/t5_tokenizer.h"
+#include "lamp/train/job.h"
 
 namespace lamp::nn {
 
@@ -51,6 +52,8 @@ class NnPlugin {
                                   std::string_view request_json) const = 0;
   virtual void init_model(const std::filesystem::path& config_json, std::uint64_t seed,
                           const std::filesystem::path& out_dir) const = 0;
+  // Fine-tuning (train/trainer.h; the train module is part of the plugin).
+  virtual train::TrainResult train(const train::TrainJob& job) const = 0;
 };
 
 // Loads the plugin on first call.

@@ -119,19 +119,15 @@ void probe_t5(const std::filesystem::path& dir, simdjson::dom::element root, Jso
     at::Tensor labels = int_matrix(root, "labels");
     NamedTensors params = model.named_tensors();
     for (auto& [name, t] : params) t.requires_grad_(true);
-    at::Tensor states = model.encode(input_ids, mask);
-    at::Tensor logits = model.decode(
-        shift_right(labels, model.config().decoder_start_token_id, model.config().pad_token_id),
-        states, mask);
-    at::Tensor loss = t5_loss(logits, labels);
-    loss.backward();
+    T5Model::LabelledPass pass = model.forward(input_ids, mask, labels);
+    pass.loss.backward();
     w.key("encoder_last_hidden_state");
-    write_tensor(w, states.detach());
+    write_tensor(w, pass.encoder_states.detach());
     w.key("logits");
-    write_tensor(w, logits.detach());
-    w.key("loss").value(loss.item<double>());
+    write_tensor(w, pass.logits.detach());
+    w.key("loss").value(pass.loss.item<double>());
     w.key("per_example_loss");
-    write_tensor(w, t5_per_example_loss(logits.detach(), labels));
+    write_tensor(w, t5_per_example_loss(pass.logits.detach(), labels));
     // clip_grad_norm_'s total: the 2-norm of the per-parameter 2-norms.
     std::vector<at::Tensor> norms;
     w.key("grad_norm_per_param").begin_object();

@@ -202,6 +202,16 @@ NamedTensors T5Model::named_tensors() const {
   return out;
 }
 
+T5Model::LabelledPass T5Model::forward(const at::Tensor& input_ids, const at::Tensor& mask,
+                                       const at::Tensor& labels, bool train) const {
+  LabelledPass pass;
+  pass.encoder_states = encode(input_ids, mask, train);
+  pass.logits = decode(shift_right(labels, config_.decoder_start_token_id, config_.pad_token_id),
+                       pass.encoder_states, mask, train);
+  pass.loss = t5_loss(pass.logits, labels);
+  return pass;
+}
+
 // [1, H, Lq, Lk]: the learned bias of the bucket of (key position - query position).
 at::Tensor T5Model::position_bias(const T5Attention& attention, std::int64_t query_length,
                                   std::int64_t key_length, std::int64_t query_offset,

@@ -90,6 +90,16 @@ class T5Model {
   at::Tensor decode(const at::Tensor& decoder_input_ids, const at::Tensor& encoder_states,
                     const at::Tensor& encoder_mask, bool train = false) const;
 
+  // Teacher-forced pass over labels [B, T] (-100: ignored): decoder inputs are the labels shifted
+  // right. Records autograd when the weights require grad.
+  struct LabelledPass {
+    at::Tensor encoder_states;  // [B, S, D]
+    at::Tensor logits;          // [B, T, V]
+    at::Tensor loss;            // scalar, t5_loss
+  };
+  LabelledPass forward(const at::Tensor& input_ids, const at::Tensor& mask,
+                       const at::Tensor& labels, bool train = false) const;
+
   T5DecoderCache start_decoding(const at::Tensor& encoder_states,
                                 const at::Tensor& encoder_mask) const;
   // One step for every row: tokens [B] int64 -> logits [B, V]; appends to the cache.
