@@ -14,19 +14,23 @@ namespace {
 
 }  // namespace
 
+std::vector<std::string_view> quoted_strings(std::string_view text) {
+  std::vector<std::string_view> quoted;
+  bool inside = false;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '"') continue;
+    if (inside) quoted.push_back(text.substr(start, i - start));
+    inside = !inside;
+    start = i + 1;
+  }
+  return quoted;
+}
+
 std::string extract_query(const TaskSpec& task, const Sample& sample) {
   std::string_view input = sample.input;
   if (task.query_rule == QueryRule::kQuotedReferences) {
-    // prompts/utils.py extract_strings_between_quotes: toggles inside/outside on every '"'.
-    std::vector<std::string_view> quoted;
-    bool inside = false;
-    std::size_t start = 0;
-    for (std::size_t i = 0; i < input.size(); ++i) {
-      if (input[i] != '"') continue;
-      if (inside) quoted.push_back(input.substr(start, i - start));
-      inside = !inside;
-      start = i + 1;
-    }
+    std::vector<std::string_view> quoted = quoted_strings(input);
     if (quoted.size() < 3) {
       fail(sample,
            fmt::format("a {} input has three double-quoted strings (the paper title and two "

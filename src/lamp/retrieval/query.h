@@ -22,6 +22,11 @@ namespace lamp {
 
 std::string extract_query(const TaskSpec& task, const Sample& sample);
 
+// The double-quoted strings of `text`, as prompts/utils.py's extract_strings_between_quotes
+// finds them: quote detection toggles on every '"'. For LaMP-1 the 2nd and 3rd are the two
+// candidate references, in label order.
+std::vector<std::string_view> quoted_strings(std::string_view text);
+
 // The document for `item` as pieces whose str.split() tokens, concatenated, are the document's:
 // the corpus fields, then "date:" and the date with use_date. Returns how many of `pieces`.
 using DocumentPieces = std::array<std::string_view, kMaxProfileFields + 2>;
