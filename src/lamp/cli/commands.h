@@ -14,6 +14,8 @@ void add_prompt_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_data_fetch_command(CLI::App& data);
 void add_predict_command(CLI::App& app);
+// "lamp run" (cmd_run.cc); argv goes into the run's manifest.
+void add_run_command(CLI::App& app, int argc, char** argv);
 void add_train_command(CLI::App& app);
 // "lamp model probe|init" (cmd_model.cc).
 void add_model_command(CLI::App& app);

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   lamp::cli::add_eval_command(app);
   lamp::cli::add_data_command(app);
   lamp::cli::add_predict_command(app);
+  lamp::cli::add_run_command(app, argc, argv);
   lamp::cli::add_train_command(app);
   lamp::cli::add_model_command(app);
   try {
