@@ -110,6 +110,44 @@ TEST(RunCli, ConfigFileAndErrors) {
   EXPECT_NE(split.err.find("train_questions.json"), std::string::npos) << split.err;
 }
 
+TEST(RunCli, T5ModelGivesLampPredictsOutputsAndIsCached) {
+  TempDir dir;
+  // A tiny random T5 with Flan-T5's vocabulary and tokenizer.
+  dir.write("config.json",
+            R"({"model_type": "t5", "vocab_size": 32128, "d_model": 16, "d_kv": 4, "d_ff": 32,
+                "num_layers": 1, "num_decoder_layers": 1, "num_heads": 4,
+                "feed_forward_proj": "gated-gelu", "tie_word_embeddings": false,
+                "decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0})");
+  std::filesystem::path model = dir / "t5";
+  ASSERT_EQ(run_lamp("model init --seed 3 --config " + (dir / "config.json").string() + " --out " +
+                     model.string())
+                .status,
+            0);
+  std::filesystem::path tokenizer = std::filesystem::path(LAMP_FIXTURES) / "tokenizers" / "t5";
+  std::filesystem::copy(tokenizer / "tokenizer.json", model / "tokenizer.json");
+  std::filesystem::copy(tokenizer / "tokenizer_config.json", model / "tokenizer_config.json");
+  std::string data = (kExamples / "LaMP-3").string();
+  std::string args = "run --data " + data +
+                     " --retrievers none,bm25 --k 2 --max-length 4 --model " + model.string() +
+                     " --out " + (dir / "run").string();
+  auto first = run_lamp(args + " --num-beams 1");
+  ASSERT_EQ(first.status, 0) << first.err;
+  EXPECT_EQ(count(first.err, "outputs computed"), 2u) << first.err;
+  auto predict = run_lamp("predict --questions " + data + "/dev_questions.json --model " +
+                          model.string() + " --ranker bm25 --k 2 --max-length 4 --num-beams 1 " +
+                          "--out " + (dir / "p.json").string());
+  ASSERT_EQ(predict.status, 0) << predict.err;
+  EXPECT_EQ(testing_util::slurp(dir / "run" / "cells" / "bm25-k2" / "predictions.json"),
+            testing_util::slurp(dir / "p.json"));
+  auto again = run_lamp(args + " --num-beams 1");
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(count(again.err, "computed"), 0u) << again.err;
+  // Another generation setting: new outputs from the cached prompts.
+  auto beams = run_lamp(args + " --num-beams 2");
+  ASSERT_EQ(beams.status, 0) << beams.err;
+  EXPECT_EQ(count(beams.err, "prompts cached, outputs computed"), 2u) << beams.err;
+}
+
 TEST(RunConfig, ParsesTheTomlSubset) {
   auto entries = cli::parse_run_config(
       "a_b = \"x \\\"q\\\" # not a comment\"  # comment\n\n  k = [1, 2,4]\nflag = true\n"

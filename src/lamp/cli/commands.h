@@ -7,6 +7,7 @@
 namespace lamp::cli {
 
 void add_eval_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
 void add_rank_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
 void add_prompt_command(CLI::App& app);

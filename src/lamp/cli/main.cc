@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   lamp::cli::add_merge_command(app);
   lamp::cli::add_prompt_command(app);
   lamp::cli::add_eval_command(app);
+  lamp::cli::add_compare_command(app);
   lamp::cli::add_data_command(app);
   lamp::cli::add_predict_command(app);
   lamp::cli::add_run_command(app, argc, argv);

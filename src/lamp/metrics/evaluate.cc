@@ -14,25 +14,6 @@
 namespace lamp {
 namespace {
 
-// id -> output with the last record winning, plus the ids in first-seen order.
-struct IdIndex {
-  std::unordered_map<std::string_view, std::string_view> output;
-  std::vector<std::string_view> order;
-  std::size_t duplicates = 0;
-
-  explicit IdIndex(const Outputs& outputs) {
-    output.reserve(outputs.records.size());
-    for (const Output& record : outputs.records) {
-      auto [it, inserted] = output.insert_or_assign(record.id, record.output);
-      if (inserted) {
-        order.push_back(record.id);
-      } else {
-        ++duplicates;
-      }
-    }
-  }
-};
-
 std::vector<ScoredPair> match_by_id(const Outputs& golds, const Outputs& predictions,
                                     EvalReport& report) {
   IdIndex gold(golds), pred(predictions);
@@ -86,6 +67,18 @@ const TaskSpec& task_of_outputs(const std::string& eval_name, const Outputs& gol
     return news;
   }
   return task;
+}
+
+IdIndex::IdIndex(const Outputs& outputs) {
+  output.reserve(outputs.records.size());
+  for (const Output& record : outputs.records) {
+    auto [it, inserted] = output.insert_or_assign(record.id, record.output);
+    if (inserted) {
+      order.push_back(record.id);
+    } else {
+      ++duplicates;
+    }
+  }
 }
 
 EvalReport evaluate(const TaskSpec& task, const Outputs& golds, const Outputs& predictions,

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -33,6 +35,15 @@ struct EvalReport {
   // Things a researcher should know (duplicates, unparsable predictions, labels outside the
   // label set); the CLI prints them on stderr.
   std::vector<std::string> notes;
+};
+
+// An outputs file's id -> output with the last record winning (the official dicts' rule), plus
+// the ids in first-seen order. Views into `outputs`, which must outlive it.
+struct IdIndex {
+  explicit IdIndex(const Outputs& outputs);
+  std::unordered_map<std::string_view, std::string_view> output;
+  std::vector<std::string_view> order;
+  std::size_t duplicates = 0;
 };
 
 EvalReport evaluate(const TaskSpec& task, const Outputs& golds, const Outputs& predictions,

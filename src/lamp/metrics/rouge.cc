@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "lamp/core/random.h"
 #include "lamp/text/python_str.h"
@@ -94,6 +95,12 @@ double percentile(const std::vector<double>& sorted, double q) {
 
 }  // namespace
 
+Interval percentile_interval(std::vector<double> values) {
+  if (values.empty()) return {};
+  std::sort(values.begin(), values.end());
+  return {percentile(values, 2.5), percentile(values, 50), percentile(values, 97.5)};
+}
+
 RougeF rouge(std::string_view prediction, std::string_view reference) {
   Workspace w;
   return score_pair(prediction, reference, w);
@@ -116,11 +123,7 @@ std::vector<Interval> bootstrap_means(std::span<const std::span<const double>> c
     }
     for (std::size_t c = 0; c < k; ++c) means[c].push_back(sums[c] / static_cast<double>(n));
   }
-  for (std::size_t c = 0; c < k; ++c) {
-    std::sort(means[c].begin(), means[c].end());
-    intervals[c] = {percentile(means[c], 2.5), percentile(means[c], 50),
-                    percentile(means[c], 97.5)};
-  }
+  for (std::size_t c = 0; c < k; ++c) intervals[c] = percentile_interval(std::move(means[c]));
   return intervals;
 }
 

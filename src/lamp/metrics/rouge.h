@@ -40,6 +40,10 @@ struct RougeScores {
 // Predictions and golds are str.strip()ped first, as the official code does.
 RougeScores score_rouge(std::span<const ScoredPair> pairs, const BootstrapOptions& bootstrap);
 
+// numpy.percentile's linear-interpolation 2.5, 50 and 97.5 percentiles of `values` (zero when
+// empty).
+Interval percentile_interval(std::vector<double> values);
+
 // Percentile bootstrap of the means of equally long columns of values, paired (every resample
 // draws the same examples for every column): `resamples` draws of n with replacement from a
 // seeded generator; numpy's linear-interpolation percentiles at 2.5, 50 and 97.5. One interval
