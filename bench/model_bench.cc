@@ -22,32 +22,14 @@
 #include "lamp/nn/generate.h"
 #include "lamp/nn/runtime.h"
 #include "lamp/nn/t5.h"
+#include "torch_bench_util.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// GFLOP/s of a [M, K] x [K, N] product, best of a few.
-double gemm_rate(std::int64_t m, std::int64_t k, std::int64_t n) {
-  at::Tensor a = at::randn({m, k}), b = at::randn({k, n});
-  double best = 1e30;
-  for (int i = 0; i < 4; ++i) {
-    auto start = Clock::now();
-    at::Tensor c = at::matmul(a, b);
-    best = std::min(best, seconds_since(start));
-  }
-  return 2.0 * m * k * n / best / 1e9;
-}
-
-at::Tensor random_ids(std::int64_t rows, std::int64_t length, std::int64_t vocab) {
-  at::Tensor ids = at::randint(3, vocab - 100, {rows, length}, at::kLong);
-  ids.select(1, length - 1).fill_(1);  // </s>
-  return ids;
-}
+using lamp::bench::Clock;
+using lamp::bench::gemm_rate;
+using lamp::bench::random_ids;
+using lamp::bench::seconds_since;
 
 // Greedy decoding that re-runs the decoder over the whole prefix at each step.
 double uncached_greedy_seconds(const lamp::nn::T5Model& model, const at::Tensor& ids,

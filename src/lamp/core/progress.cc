@@ -58,6 +58,11 @@ void ProgressBar::advance(std::size_t units) {
   draw_locked(false);
 }
 
+void ProgressBar::set_note(std::string note) {
+  std::lock_guard lock(mutex_);
+  note_ = std::move(note);
+}
+
 std::size_t ProgressBar::done() const {
   std::lock_guard lock(mutex_);
   return done_;
@@ -81,7 +86,9 @@ void ProgressBar::draw_locked(bool force) {
   drawn_ = true;
   double elapsed = std::chrono::duration<double>(now - start_).count();
   // "\x1b[K" clears what a longer earlier line left behind.
-  std::fprintf(out_, "\r%s\x1b[K", format_progress(label_, done_, total_, elapsed).c_str());
+  std::string line = format_progress(label_, done_, total_, elapsed);
+  if (!note_.empty()) line += "  " + note_;
+  std::fprintf(out_, "\r%s\x1b[K", line.c_str());
   std::fflush(out_);
 }
 

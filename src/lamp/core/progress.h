@@ -35,6 +35,8 @@ class ProgressBar {
 
   void update(std::size_t done);
   void advance(std::size_t units = 1);
+  // Text drawn after the bar from the next draw on ("loss 2.31  lr 4.9e-05"): live figures.
+  void set_note(std::string note);
   // Draws the final state and ends the line (once; later calls do nothing).
   void finish();
   std::size_t done() const;
@@ -42,7 +44,7 @@ class ProgressBar {
  private:
   void draw_locked(bool force);
 
-  std::string label_;
+  std::string label_, note_;
   std::size_t total_;
   std::FILE* out_;
   std::chrono::steady_clock::time_point start_, last_draw_;

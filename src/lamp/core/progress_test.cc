@@ -46,6 +46,16 @@ TEST(Progress, DrawsAndEndsTheLineOnce) {
             "\rgen [####################] 4/4 100%\x1b[K\n");
 }
 
+TEST(Progress, DrawsTheNoteAfterTheBar) {
+  std::string text = drawn_by(
+      [](ProgressBar& bar) {
+        bar.set_note("loss 2.5");
+        bar.finish();
+      },
+      1);
+  EXPECT_EQ(text, "\rgen [....................] 0/1   0%  loss 2.5\x1b[K\n");
+}
+
 TEST(Progress, NullOutputDrawsNothingButCounts) {
   ProgressBar bar("quiet", 10, nullptr);
   bar.advance(3);

@@ -1,7 +1,7 @@
 #include "lamp/train/trainer.h"
 
+#include <fmt/format.h>
 #include <simdjson.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +13,7 @@
 #include "lamp/core/error.h"
 #include "lamp/core/files.h"
 #include "lamp/core/json_writer.h"
+#include "lamp/core/progress.h"
 #include "lamp/core/random.h"
 #include "lamp/nn/batch.h"
 #include "lamp/nn/runtime.h"
@@ -256,10 +257,21 @@ TrainResult run_training(const TrainJob& job) {
   const fs::path& out = job.out_dir;
   nn::set_threads(o.threads);
 
+  const auto n = static_cast<std::int64_t>(job.train.size());
+  const std::int64_t batches_per_epoch = (n + o.batch_size - 1) / o.batch_size;
+  const std::int64_t updates_per_epoch =
+      (batches_per_epoch + o.gradient_accumulation_steps - 1) / o.gradient_accumulation_steps;
+  const std::int64_t total = updates_per_epoch * o.epochs;
+  const auto warmup =
+      static_cast<std::int64_t>(std::ceil(static_cast<double>(total) * o.warmup_ratio));
   RunState state;
   if (job.resume) {
     state = read_state(out);
     check_resumable(state, job, out);
+    if (state.total_steps != total)
+      throw Error(out.string() + ": --resume with another number of updates (" +
+                  std::to_string(state.total_steps) + " before, " + std::to_string(total) +
+                  " now): keep --epochs, --batch-size and --gradient-accumulation-steps");
   } else {
     if (fs::exists(out / "state.json"))
       throw Error(out.string() +
@@ -269,6 +281,7 @@ TrainResult run_training(const TrainJob& job) {
     state.model_identity = job.model_identity;
     state.fingerprint = job.fingerprint;
     state.metric = job.dev.metric;
+    state.total_steps = total;
     fs::remove(out / "log.jsonl");
   }
 
@@ -284,33 +297,22 @@ TrainResult run_training(const TrainJob& job) {
     optimizer.load_state(nn::WeightLoader(checkpoint), state.step);
   }
 
-  const auto n = static_cast<std::int64_t>(job.train.size());
-  const std::int64_t batches_per_epoch = (n + o.batch_size - 1) / o.batch_size;
-  const std::int64_t updates_per_epoch =
-      (batches_per_epoch + o.gradient_accumulation_steps - 1) / o.gradient_accumulation_steps;
-  const std::int64_t total = updates_per_epoch * o.epochs;
-  const auto warmup =
-      static_cast<std::int64_t>(std::ceil(static_cast<double>(total) * o.warmup_ratio));
-  if (job.resume && state.total_steps != total)
-    throw Error(out.string() + ": --resume with another number of updates (" +
-                std::to_string(state.total_steps) + " before, " + std::to_string(total) +
-                " now): keep --epochs, --batch-size and --gradient-accumulation-steps");
-  state.total_steps = total;
   truncate_log(out / "log.jsonl", state.step);
   LogFile log(out / "log.jsonl");
 
-  const bool live = !job.quiet && isatty(STDERR_FILENO);
   using Clock = std::chrono::steady_clock;
-  const Clock::time_point run_start = Clock::now();
-  Clock::time_point window_start = run_start;
+  Clock::time_point window_start = Clock::now();
   double window_loss = 0;
   std::int64_t window_updates = 0, window_samples = 0;
-  const std::int64_t first_step = state.step;
-
   std::int64_t cached_epoch = -1;
   std::vector<std::vector<std::size_t>> batches;
-  std::int64_t stop_at =
+  const std::int64_t stop_at =
       job.stop_after_steps < 0 ? total : std::min(total, state.step + job.stop_after_steps);
+  // Counts this process's updates, so the ETA of a resumed run is right.
+  const bool live = progress_wanted(job.quiet);
+  ProgressBar progress("lamp train", static_cast<std::size_t>(stop_at - state.step),
+                       live ? stderr : nullptr);
+  const std::int64_t first_step = state.step;
   while (state.step < stop_at) {
     const std::int64_t epoch = state.step / updates_per_epoch;
     const std::int64_t update = state.step % updates_per_epoch;
@@ -338,15 +340,10 @@ TrainResult run_training(const TrainJob& job) {
     ++window_updates;
 
     const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
-    if (live) {
-      const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
-      const double eta = elapsed / static_cast<double>(state.step - first_step) *
-                         static_cast<double>(stop_at - state.step);
-      std::fprintf(stderr,
-                   "\rlamp: train epoch %lld/%d update %lld/%lld loss %.4f lr %.2e ETA %.0f s   ",
-                   static_cast<long long>(epoch + 1), o.epochs, static_cast<long long>(state.step),
-                   static_cast<long long>(total), loss, lr, eta);
-    }
+    const double samples_per_second = static_cast<double>(window_samples) / seconds;
+    progress.set_note(fmt::format("epoch {}/{}  loss {:.4f}  lr {:.2e}  {:.2f} samples/s",
+                                  epoch + 1, o.epochs, loss, lr, samples_per_second));
+    progress.update(static_cast<std::size_t>(state.step - first_step));
     if (state.step % o.logging_steps == 0) {
       JsonWriter w;
       w.begin_object();
@@ -356,7 +353,7 @@ TrainResult run_training(const TrainJob& job) {
       w.key("loss").value(window_loss / static_cast<double>(window_updates));
       w.key("learning_rate").value(lr);
       w.key("grad_norm").value(grad_norm);
-      w.key("samples_per_second").value(static_cast<double>(window_samples) / seconds);
+      w.key("samples_per_second").value(samples_per_second);
       w.end_object();
       log.write(w);
       window_start = Clock::now();
@@ -367,7 +364,6 @@ TrainResult run_training(const TrainJob& job) {
     const bool epoch_end = state.step % updates_per_epoch == 0;
     std::vector<std::pair<std::string, double>> metrics;
     if (epoch_end) {
-      if (live) std::fprintf(stderr, "\n");
       nn::Seq2Seq generator(model, tokenizer, o.generation);
       std::vector<std::string> predictions = generator.generate(job.dev.prompts);
       metrics = job.dev.score(predictions);
@@ -386,6 +382,7 @@ TrainResult run_training(const TrainJob& job) {
       for (const auto& [name, v] : metrics) w.key(name).value(v);
       w.end_object().end_object();
       log.write(w);
+      if (live) std::fputs("\r\x1b[K", stderr);  // over the bar; it redraws below
       if (!job.quiet)
         std::fprintf(stderr, "lamp: epoch %lld dev %s %.6g%s\n",
                      static_cast<long long>(state.step / updates_per_epoch), job.dev.metric.c_str(),
@@ -406,7 +403,7 @@ TrainResult run_training(const TrainJob& job) {
       }
     }
   }
-  if (live) std::fprintf(stderr, "\n");
+  progress.finish();
   TrainResult result;
   result.best_dir = state.best.empty() ? fs::path() : out / state.best;
   result.best_metric = state.best_metric;
