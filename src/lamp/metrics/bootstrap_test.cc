@@ -28,11 +28,16 @@ std::vector<ScoredPair> pairs(const std::vector<std::string_view>& predictions,
   return out;
 }
 
+// Compares A and B on two examples over all four resamples.
+Comparison compare_two(const char* task, const std::vector<std::string_view>& a,
+                       const std::vector<std::string_view>& b,
+                       const std::vector<std::string_view>& golds) {
+  return compare_paired(find_task(task), pairs(a, golds), pairs(b, golds), kAllResamplesOfTwo);
+}
+
 TEST(BootstrapTest, RatingsByHand) {
   // Errors: A 0 and 2, B 1 and 0. MAE 1 vs 0.5, RMSE sqrt(2) vs sqrt(1/2).
-  std::vector<std::string_view> golds = {"3", "5"};
-  Comparison c = compare_paired(find_task("LaMP-3"), pairs({"3", "3"}, golds),
-                                pairs({"4", "5"}, golds), kAllResamplesOfTwo);
+  Comparison c = compare_two("LaMP-3", {"3", "3"}, {"4", "5"}, {"3", "5"});
   ASSERT_EQ(c.metrics.size(), 2u);
   EXPECT_EQ(c.examples, 2u);
   EXPECT_EQ(c.resamples, 4);
@@ -60,9 +65,7 @@ TEST(BootstrapTest, RatingsByHand) {
 
 TEST(BootstrapTest, ClassificationByHand) {
   // A answers [1] twice: accuracy 1/2, macro F1 (2/3 + 0) / 2. B is right: 1 and 1.
-  std::vector<std::string_view> golds = {"[1]", "[2]"};
-  Comparison c = compare_paired(find_task("LaMP-1"), pairs({"[1]", "[1]"}, golds),
-                                pairs({"[1]", "[2]"}, golds), kAllResamplesOfTwo);
+  Comparison c = compare_two("LaMP-1", {"[1]", "[1]"}, {"[1]", "[2]"}, {"[1]", "[2]"});
   const MetricDifference& accuracy = c.metrics[0];
   EXPECT_EQ(accuracy.name, "accuracy");
   EXPECT_FALSE(accuracy.lower_is_better);
@@ -81,10 +84,8 @@ TEST(BootstrapTest, ClassificationByHand) {
 }
 
 TEST(BootstrapTest, RougeByHand) {
-  std::vector<std::string_view> golds = {"a b", "c d"};
   // ROUGE-1 F: A 1 and 0, B 0.5 and 1.
-  Comparison c = compare_paired(find_task("LaMP-4"), pairs({"a b", "x y"}, golds),
-                                pairs({"a x", "c d"}, golds), kAllResamplesOfTwo);
+  Comparison c = compare_two("LaMP-4", {"a b", "x y"}, {"a x", "c d"}, {"a b", "c d"});
   const MetricDifference& rouge1 = c.metrics[0];
   EXPECT_EQ(rouge1.name, "rouge-1");
   EXPECT_DOUBLE_EQ(rouge1.a, 0.5);
