@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -119,6 +120,111 @@ std::vector<std::string> prompt_texts(const Split& split, PromptFlags& flags,
   return texts;
 }
 
+// The tokenized training examples and dev prompts: the expensive part of preparing a run
+// (Contriever ranking, the prompt budget loop, tokenization), done once and kept in
+// OUT/cache/prepared-KEY.bin, KEY a hash of all they depend on. A resumed run reads them back.
+struct Prepared {
+  std::vector<train::TrainExample> train;
+  std::vector<std::string> dev_prompts;
+};
+
+std::string file_hash(const fs::path& path) {
+  MappedFile bytes(path, 0);
+  return hex(hash_text(std::string_view(bytes.data(), bytes.size())));
+}
+
+std::string prepared_key(const TrainArgs& args, const fs::path& model_dir) {
+  const PromptFlags& f = args.flags;
+  std::string key = fmt::format(
+      "prepared v1|{}|{}|{}|{}|{}|ranker={} ranked={} none={} k={} date={} seed={} official={} "
+      "dense={}|input={}",
+      file_hash(args.train), file_hash(args.train_outputs), file_hash(args.dev),
+      file_hash(args.dev_outputs), file_hash(model_dir / "tokenizer.json"), f.ranker, f.ranked,
+      f.no_profile, f.k, f.rank.use_date, f.rank.seed, f.rank.official_random, f.dense.model,
+      args.options.generation.max_input_length);
+  return hex(hash_text(key));
+}
+
+template <typename T>
+void put(std::string& out, T value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+std::string serialize(const Prepared& p) {
+  std::string out = "lamp prepared 1\n";
+  put<std::uint64_t>(out, p.train.size());
+  for (const train::TrainExample& e : p.train) {
+    for (const std::vector<int>* ids : {&e.input_ids, &e.labels}) {
+      put<std::uint64_t>(out, ids->size());
+      out.append(reinterpret_cast<const char*>(ids->data()), ids->size() * sizeof(int));
+    }
+  }
+  put<std::uint64_t>(out, p.dev_prompts.size());
+  for (const std::string& prompt : p.dev_prompts) {
+    put<std::uint64_t>(out, prompt.size());
+    out += prompt;
+  }
+  return out;
+}
+
+// Empty when the bytes are not a whole serialize() output (a file from another version).
+std::optional<Prepared> deserialize(std::string_view in) {
+  const std::string_view magic = "lamp prepared 1\n";
+  if (!in.starts_with(magic)) return std::nullopt;
+  in.remove_prefix(magic.size());
+  auto take = [&](std::size_t bytes, void* into) {
+    if (in.size() < bytes) return false;
+    std::memcpy(into, in.data(), bytes);
+    in.remove_prefix(bytes);
+    return true;
+  };
+  auto count = [&](std::size_t unit, std::uint64_t& n) {
+    return take(sizeof n, &n) && n <= in.size() / std::max<std::size_t>(unit, 1);
+  };
+  Prepared p;
+  std::uint64_t n = 0, m = 0;
+  if (!count(16, n)) return std::nullopt;
+  p.train.resize(n);
+  for (train::TrainExample& e : p.train) {
+    for (std::vector<int>* ids : {&e.input_ids, &e.labels}) {
+      if (!count(sizeof(int), m)) return std::nullopt;
+      ids->resize(m);
+      if (!take(m * sizeof(int), ids->data())) return std::nullopt;
+    }
+  }
+  if (!count(8, n)) return std::nullopt;
+  p.dev_prompts.resize(n);
+  for (std::string& prompt : p.dev_prompts) {
+    if (!count(1, m)) return std::nullopt;
+    prompt.resize(m);
+    if (!take(m, prompt.data())) return std::nullopt;
+  }
+  if (!in.empty()) return std::nullopt;
+  return p;
+}
+
+Prepared prepare(TrainArgs& args, const Split& train_split, const Split& dev,
+                 const text::T5Tokenizer& tokenizer, const fs::path& model_dir) {
+  const fs::path path =
+      fs::path(args.out) / "cache" / ("prepared-" + prepared_key(args, model_dir) + ".bin");
+  if (fs::exists(path)) {
+    if (std::optional<Prepared> cached = deserialize(read_file(path))) {
+      if (!args.quiet) std::fprintf(stderr, "lamp: prompts and tokens from %s\n", path.c_str());
+      return std::move(*cached);
+    }
+  }
+  const int max_input = args.options.generation.max_input_length;
+  Prepared p;
+  std::vector<std::string> prompts = prompt_texts(train_split, args.flags, tokenizer, max_input);
+  for (std::size_t i = 0; i < prompts.size(); ++i)
+    p.train.push_back({tokenizer.encode(prompts[i], max_input),
+                       tokenizer.encode(train_split.targets[i], max_input)});
+  p.dev_prompts = prompt_texts(dev, args.flags, tokenizer, max_input);
+  fs::create_directories(path.parent_path());
+  write_file_atomic(path, serialize(p));
+  return p;
+}
+
 Outputs as_outputs(const Questions& questions, std::span<const std::string> predictions) {
   Outputs out;
   out.source = "predictions";
@@ -163,17 +269,14 @@ void run_train(TrainArgs& args) {
   job.options.seed = args.flags.rank.seed;  // one --seed: the random ranker's and the training's
   job.options.group_by_length = !args.no_group_by_length;
 
-  std::vector<std::string> train_prompts =
-      prompt_texts(train_split, args.flags, tokenizer, max_input);
+  Prepared prepared = prepare(args, train_split, dev, tokenizer, model_dir);
+  job.train = std::move(prepared.train);
+  job.dev.prompts = std::move(prepared.dev_prompts);
   std::string fingerprint_bytes = job.task;
-  for (std::size_t i = 0; i < train_prompts.size(); ++i) {
-    train::TrainExample e{tokenizer.encode(train_prompts[i], max_input),
-                          tokenizer.encode(train_split.targets[i], max_input)};
+  for (const train::TrainExample& e : job.train) {
     append_ids(fingerprint_bytes, e.input_ids);
     append_ids(fingerprint_bytes, e.labels);
-    job.train.push_back(std::move(e));
   }
-  job.dev.prompts = prompt_texts(dev, args.flags, tokenizer, max_input);
   for (const std::string& p : job.dev.prompts) fingerprint_bytes += p + '\0';
   for (std::string_view t : dev.targets) fingerprint_bytes += std::string(t) + '\0';
   const train::TrainOptions& o = job.options;

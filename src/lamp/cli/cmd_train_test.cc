@@ -61,10 +61,13 @@ TEST(Train, RunsAndPredictsTheTestSplitWithTheBestCheckpoint) {
   EXPECT_NE(slurp(dir / "run" / "test_predictions.json").find("\"task\": \"LaMP_2\""),
             std::string::npos);
   EXPECT_NE(r.out.find("\"accuracy\""), std::string::npos) << r.out;
-  // The finished run, resumed, has nothing left to do; the best checkpoint predicts as lamp
-  // predict does.
-  auto again = run_lamp(train_args(dir, model, "run") + " --resume");
+  // The finished run, resumed, has nothing left to do, and its prompts and tokens come from the
+  // run's cache.
+  std::string resume = train_args(dir, model, "run") + " --resume";
+  resume.erase(resume.find(" --quiet"), 8);
+  auto again = run_lamp(resume);
   EXPECT_EQ(again.status, 0) << again.err;
+  EXPECT_NE(again.err.find("prompts and tokens from"), std::string::npos) << again.err;
 }
 
 TEST(Train, InputErrorsComeBeforeTraining) {
