@@ -11,6 +11,7 @@
 
 #include "lamp/cli/commands.h"
 #include "lamp/core/error.h"
+#include "lamp/data/avocado.h"
 #include "lamp/data/json_io.h"
 #include "lamp/data/stats.h"
 #include "lamp/data/synth.h"
@@ -95,6 +96,36 @@ void add_synth_command(CLI::App& data) {
   });
 }
 
+void add_avocado_command(CLI::App& data) {
+  auto options = std::make_shared<AvocadoOptions>();
+  CLI::App* cmd = data.add_subcommand(
+      "avocado",
+      "Build the LaMP-6 files from the LDC Avocado zip archives and LaMP's LaMP-6 questions "
+      "(create_avocado_dataset.py)");
+  cmd->add_option("--avocado-dir", options->avocado_dir,
+                  "The Avocado zip archives (avocado-1.0.2/data/text)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--questions-dir", options->questions_dir,
+                  "LaMP's {train,dev,test}_questions.json for LaMP-6 (any of them)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--out", options->out_dir, "Output folder")->required();
+  cmd->callback([options] {
+    options->log = stderr;
+    AvocadoReport report = build_avocado(*options);
+    if (report.emails_duplicated > 0) {
+      std::fprintf(stderr,
+                   "lamp: note: %zu e-mails are in more than one archive; the last archive in name "
+                   "order was used\n",
+                   report.emails_duplicated);
+    }
+    for (const std::filesystem::path& path : report.written) {
+      std::printf("wrote %s\n", path.string().c_str());
+    }
+  });
+}
+
 }  // namespace
 
 void add_data_command(CLI::App& app) {
@@ -102,6 +133,7 @@ void add_data_command(CLI::App& app) {
   data->require_subcommand(1);
   add_stats_command(*data);
   add_synth_command(*data);
+  add_avocado_command(*data);
   add_data_fetch_command(*data);
 }
 

@@ -1,11 +1,11 @@
 // `lamp eval` end to end: the binary, its output, its exit status and its one-line errors.
 #include <gtest/gtest.h>
-#include <zip.h>
 
 #include <algorithm>
 #include <filesystem>
 
 #include "lamp/core/test_util.h"
+#include "lamp/data/zip.h"
 
 namespace lamp {
 namespace {
@@ -76,22 +76,8 @@ TEST(EvalCli, WrongTaskAndBadFlagsFail) {
   EXPECT_NE(bad.err.find("g.json: byte "), std::string::npos) << bad.err;
 }
 
-// Writes a zip archive holding `files` (name -> content).
-void write_zip(const std::filesystem::path& path,
-               const std::vector<std::pair<std::string, std::string>>& files) {
-  int error = 0;
-  zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
-  ASSERT_NE(archive, nullptr);
-  for (const auto& [name, content] : files) {
-    zip_source_t* source = zip_source_buffer(archive, content.data(), content.size(), 0);
-    ASSERT_GE(zip_file_add(archive, name.c_str(), source, ZIP_FL_OVERWRITE), 0);
-  }
-  ASSERT_EQ(zip_close(archive), 0);
-}
-
-std::vector<std::pair<std::string, std::string>> seven_tasks(const std::string& folder,
-                                                             int upto = 7) {
-  std::vector<std::pair<std::string, std::string>> files;
+std::vector<ZipEntry> seven_tasks(const std::string& folder, int upto = 7) {
+  std::vector<ZipEntry> files;
   const char* outputs[] = {"[2]", "comedy", "3", "a headline", "a title", "a subject", "a tweet"};
   for (int n = 1; n <= upto; ++n) {
     files.push_back({folder + "LaMP_" + std::to_string(n) + ".json",

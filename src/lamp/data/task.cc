@@ -101,7 +101,8 @@ const std::vector<TaskSpec>& table() {
        .not_downloadable =
            "LaMP-6 (email subject generation) is built from the private Avocado Research Email "
            "Collection, so it cannot be downloaded: obtain the Avocado corpus from the LDC "
-           "(LDC2015T03) and build the dataset from those files with the LaMP authors' scripts",
+           "(LDC2015T03) and LaMP's LaMP-6 questions, then build the files with `lamp data "
+           "avocado`",
        .title = "personalized email subject generation",
        .profile_fields = {"title", "text"},
        .corpus_fields = {"text"},

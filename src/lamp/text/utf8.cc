@@ -1,5 +1,10 @@
 #include "lamp/text/utf8.h"
 
+#include <utf8proc.h>
+
+#include <cstdlib>
+#include <memory>
+
 namespace lamp::text {
 
 char32_t next_code_point(std::string_view s, std::size_t& pos) {
@@ -43,6 +48,36 @@ void append_utf8(std::string& out, char32_t cp) {
     out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
     out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   }
+}
+
+std::string drop_invalid_utf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(bytes.data());
+  std::size_t pos = 0;
+  while (pos < bytes.size()) {
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t n =
+        utf8proc_iterate(p + pos, static_cast<utf8proc_ssize_t>(bytes.size() - pos), &cp);
+    if (n <= 0) {
+      ++pos;  // not UTF-8: dropped
+      continue;
+    }
+    out.append(bytes.substr(pos, static_cast<std::size_t>(n)));
+    pos += static_cast<std::size_t>(n);
+  }
+  return out;
+}
+
+std::string nfc(std::string_view text) {
+  utf8proc_uint8_t* result = nullptr;
+  utf8proc_ssize_t n =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                   static_cast<utf8proc_ssize_t>(text.size()), &result,
+                   static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+  if (n < 0) return std::string(text);  // not valid UTF-8: left as it is
+  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(result, &std::free);
+  return std::string(reinterpret_cast<const char*>(result), static_cast<std::size_t>(n));
 }
 
 }  // namespace lamp::text
