@@ -210,7 +210,12 @@ std::string OpenAiClient::complete_one(std::size_t index, const std::string& pro
                     fmt::format("prompt {}: malformed answer: {}", index, parsed.problem));
       }
       if (!cached.empty()) {
-        std::filesystem::create_directories(cached.parent_path());
+        std::error_code error;
+        std::filesystem::create_directories(cached.parent_path(), error);
+        if (error) {
+          throw Error(Location{.file = cached.parent_path().string()},
+                      "cannot create the request cache folder: " + error.message());
+        }
         write_file_atomic(cached, answer.body);
       }
       return *parsed.content;
