@@ -107,6 +107,18 @@ TEST(ParseEmailTest, MimePartsInOrderWithoutAttachments) {
             "--- mail_boundary ---\n<p>hello</p>");
 }
 
+TEST(ParseEmailTest, ForwardedMessagesAndMultipartsWithoutBoundary) {
+  // A message/rfc822 part is walked into: its own body is a text part, its headers are not.
+  EmailMessage forwarded = parse_email(
+      "Subject: Fwd: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nsee below\n--b\n"
+      "Content-Type: message/rfc822\n\nSubject: x\nFrom: c\n\ninner text\n--b--\n");
+  EXPECT_EQ(forwarded.subject, "Fwd: x");
+  EXPECT_EQ(forwarded.body, "see below\n--- mail_boundary ---\ninner text");
+  // multipart without a boundary: Python keeps the whole body as one text part.
+  EXPECT_EQ(parse_email("Content-Type: multipart/mixed\n\n--b\nall of it\n").body,
+            "--b\nall of it");
+}
+
 const char* kEmail1 = "Subject: Lunch\n\nLet us meet at noon.\n";
 const char* kEmail2 = "Subject: Old report\n\nfirst version\n";
 const char* kEmail2b = "Subject: Report\n\nsecond version\n";

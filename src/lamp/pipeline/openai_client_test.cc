@@ -119,13 +119,18 @@ TEST(OpenAiClientTest, RetriesA429AfterRetryAfter) {
     if (calls++ == 0) {
       return {.status = 429,
               .reason = "Too Many Requests",
-              .headers = "Retry-After: 0\r\n",
+              .headers = "Retry-After: 60\r\n",
               .body = R"({"error": {"message": "Rate limit reached"}})"};
     }
     return echo(request);
   });
-  OpenAiClient client(options_for(server));
+  // The server asks for 60 s; the backoff alone would wait 1 ms; max_wait caps the wait at 150 ms.
+  OpenAiOptions options = options_for(server);
+  options.max_wait = std::chrono::milliseconds(150);
+  OpenAiClient client(options);
+  auto start = std::chrono::steady_clock::now();
   EXPECT_THAT(client.complete(std::vector<std::string>{"q"}), ElementsAre("answer to q"));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(150));
   EXPECT_EQ(server.requests().size(), 2u);
   EXPECT_EQ(client.requests_sent(), 2u);
 }
