@@ -148,6 +148,62 @@ TEST(RunCli, T5ModelGivesLampPredictsOutputsAndIsCached) {
   EXPECT_EQ(count(beams.err, "prompts cached, outputs computed"), 2u) << beams.err;
 }
 
+TEST(RunCli, OpenAiCompatibleServerAnswersArePostprocessedAndCached) {
+  TempDir dir;
+  testing_util::HttpServer server(
+      [](const testing_util::HttpRequest&) -> testing_util::HttpResponse {
+        return {.body = R"({"choices": [{"index": 0, "message": {"role": "assistant", )"
+                        R"("content": " Tag: comedy."}, "finish_reason": "stop"}]})"};
+      },
+      true);
+  std::string args = "run --data " + (kExamples / "LaMP-2").string() +
+                     " --retrievers none,recency --k 1 --model openai:tiny --base-url " +
+                     server.url() + "/v1 --out " + (dir / "run").string();
+  auto first = run_lamp(args);
+  ASSERT_EQ(first.status, 0) << first.err;
+  EXPECT_EQ(server.requests().size(), 80u);
+  EXPECT_EQ(server.requests().front().path, "/v1/chat/completions");
+  std::string predictions =
+      testing_util::slurp(dir / "run" / "cells" / "recency-k1" / "predictions.json");
+  EXPECT_EQ(count(predictions, "\"output\": \"comedy\""), 40u) << predictions;
+  auto again = run_lamp(args);
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(server.requests().size(), 80u);  // nothing asked again
+}
+
+TEST(RunCli, SplitWithoutGoldsGivesPredictionsOnly) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "data");
+  std::filesystem::copy(kExamples / "LaMP-5" / "dev_questions.json",
+                        dir / "data" / "test_questions.json");
+  auto r = run_lamp("run --split test --data " + (dir / "data").string() +
+                    " --retrievers none,bm25 --k 1 --model profile-vote --out " +
+                    (dir / "run").string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("predictions only"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("| bm25      |   1 | cells/bm25-k1/predictions.json |"), std::string::npos)
+      << r.out;
+  EXPECT_TRUE(std::filesystem::exists(dir / "run" / "results.svg"));
+}
+
+TEST(RunCli, ContrieverRetrieverEncodesOnce) {
+  TempDir dir;
+  std::string args = "run --data " + (kExamples / "LaMP-3").string() +
+                     " --retrievers contriever --k 1,2 --model profile-vote --retriever-model " +
+                     (std::filesystem::path(LAMP_FIXTURES) / "models" / "bert").string() +
+                     " --embedding-cache " + (dir / "emb").string() + " --out " +
+                     (dir / "run").string();
+  auto first = run_lamp(args);
+  ASSERT_EQ(first.status, 0) << first.err;
+  EXPECT_EQ(count(first.err, "ranking computed"), 2u) << first.err;
+  EXPECT_NE(first.err.find("embeddings: 0 texts from the cache"), std::string::npos) << first.err;
+  EXPECT_TRUE(std::filesystem::exists(dir / "run" / "rankings" / "contriever.json"));
+  auto again = run_lamp(args + " --k 1,2,3");
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(count(again.err, "ranking cached"), 3u) << again.err;
+  EXPECT_EQ(again.err.find("embeddings:"), std::string::npos) << again.err;  // no model loaded
+}
+
 TEST(RunConfig, ParsesTheTomlSubset) {
   auto entries = cli::parse_run_config(
       "a_b = \"x \\\"q\\\" # not a comment\"  # comment\n\n  k = [1, 2,4]\nflag = true\n"

@@ -99,12 +99,13 @@ std::string results_markdown(const RunConfig& config, const RunResult& result) {
   std::vector<std::size_t> width(header.size(), 3);
   for (const auto& row : rows)
     for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  // Text left (the retriever, a predictions path), numbers right.
+  auto left = [&](std::size_t c) { return c == 0 || (names.empty() && c == 2); };
   auto line = [&](const std::vector<std::string>& row) {
     std::string out = "|";
     for (std::size_t c = 0; c < row.size(); ++c) {
-      // Text left, numbers right.
-      out += c < 1 ? fmt::format(" {:<{}} |", row[c], width[c])
-                   : fmt::format(" {:>{}} |", row[c], width[c]);
+      out += left(c) ? fmt::format(" {:<{}} |", row[c], width[c])
+                     : fmt::format(" {:>{}} |", row[c], width[c]);
     }
     return out + "\n";
   };
@@ -112,7 +113,8 @@ std::string results_markdown(const RunConfig& config, const RunResult& result) {
   out += line(rows[0]);
   out += "|";
   for (std::size_t c = 0; c < width.size(); ++c)
-    out += " " + std::string(width[c] - (c < 1 ? 0 : 1), '-') + (c < 1 ? "" : ":") + " |";
+    out += left(c) ? " " + std::string(width[c], '-') + " |"
+                   : " " + std::string(width[c] - 1, '-') + ": |";
   out += "\n";
   for (std::size_t r = 1; r < rows.size(); ++r) out += line(rows[r]);
   return out;

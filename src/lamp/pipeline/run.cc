@@ -164,6 +164,7 @@ class Grid {
       cached = true;
       result_.ranking_seconds.emplace_back(retriever, 0.0);
     } else {
+      log(fmt::format("{}: ranking {} profiles with {}", task_.name, questions_.size(), retriever));
       if (options.ranker == RankerKind::kContriever && config_.attach_dense)
         config_.attach_dense(options);
       std::vector<SampleRanking> ranked = locate_errors_in(
@@ -218,8 +219,8 @@ class Grid {
   }
 
   // The cell's prompts and how many of them lost their profile.
-  std::vector<std::string> prompts(const std::string& ranking_key, int k, const Orders* orders,
-                                   std::size_t& bare, bool& cached) {
+  std::vector<std::string> prompts(const std::string& cell, const std::string& ranking_key, int k,
+                                   const Orders* orders, std::size_t& bare, bool& cached) {
     CacheKey key("prompts");
     key.add("ranking", ranking_key);
     if (orders != nullptr) {
@@ -251,6 +252,9 @@ class Grid {
         }));
       }
       PromptBuilder builder(task_, *tokenizer_, config_.max_length);
+      std::optional<ProgressBar> bar;
+      if (config_.progress)
+        bar.emplace(fmt::format("{} {} prompts", task_.name, cell), texts.size(), stderr);
       std::vector<char> bare_flags(texts.size(), 0);
       parallel_for(texts.size(), config_.rank.threads, [&](std::size_t i, int) {
         const Sample& sample = questions_.samples()[i];
@@ -261,6 +265,7 @@ class Grid {
         Prompt p = builder.build(sample.input, selected);
         texts[i] = std::move(p.text);
         bare_flags[i] = p.bare_input;
+        if (bar) bar->advance();
       });
       for (char b : bare_flags) bare += b;
     }
@@ -335,7 +340,7 @@ class Grid {
                     .name = orders == nullptr ? "none" : fmt::format("{}-k{}", retriever, k),
                     .ranking_cached = ranking_cached};
     std::vector<std::string> texts =
-        prompts(ranking_key, k, orders, cell.bare_prompts, cell.prompts_cached);
+        prompts(cell.name, ranking_key, k, orders, cell.bare_prompts, cell.prompts_cached);
     std::vector<PredictItem> items(questions_.size());
     for (std::size_t i = 0; i < items.size(); ++i) {
       const Sample& sample = questions_.samples()[i];
