@@ -8,7 +8,8 @@
 // Supported: one `key = value` per line, `#` comments, basic "strings" (with \" \\ \n \t escapes),
 // 'literal strings', integers, floats, booleans and one-line arrays of those. Tables ([section])
 // and multi-line values are not: they are a lamp::Error naming the file and line, as is any
-// other syntax error. Keys are the long flags without "--" ('_' and '-' alike).
+// other syntax error. Keys are the long flags without "--" ('_' and '-' alike); paths are read
+// as on the command line, relative to the current folder.
 #pragma once
 
 #include <CLI/CLI.hpp>
