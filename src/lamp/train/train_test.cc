@@ -298,6 +298,10 @@ TEST(FineTune, ResumedRunEqualsAnUninterruptedOne) {
   TrainResult stopped = run_training(first);
   EXPECT_FALSE(stopped.finished);
   EXPECT_EQ(stopped.steps, 4);
+  // A crash while writing the next checkpoint leaves its temporary folder (and no state.json
+  // naming it): resuming ignores and replaces it.
+  fs::create_directories(dir / "split" / ".checkpoint-8.tmp");
+  dir.write("split/.checkpoint-8.tmp/config.json", "{\"partial");
   TrainJob rest = first;
   rest.stop_after_steps = -1;
   rest.resume = true;
