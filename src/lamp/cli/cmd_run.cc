@@ -79,6 +79,12 @@ void run(CLI::App& cmd, RunArgs& args) {
   config.tokenizer = !args.tokenizer.empty()    ? std::filesystem::path(args.tokenizer)
                      : !model.tokenizer.empty() ? model.tokenizer
                                                 : std::filesystem::path(LAMP_BUNDLED_TOKENIZER);
+  if (config.tokenizer == LAMP_BUNDLED_TOKENIZER && !std::filesystem::exists(config.tokenizer)) {
+    throw Error(fmt::format(
+        "the Flan-T5 tokenizer lamp was built with is no longer at {} (the source tree moved): "
+        "give the prompts' tokenizer with --tokenizer DIR",
+        config.tokenizer.string()));
+  }
 
   std::optional<DenseRanker> dense;
   for (const std::string& r : config.retrievers) {
