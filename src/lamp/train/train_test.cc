@@ -300,14 +300,17 @@ TEST(FineTune, ResumedRunEqualsAnUninterruptedOne) {
   EXPECT_EQ(stopped.steps, 4);
   // A crash while writing the next checkpoint leaves its temporary folder (and no state.json
   // naming it): resuming ignores and replaces it.
-  fs::create_directories(dir / "split" / ".checkpoint-8.tmp");
-  dir.write("split/.checkpoint-8.tmp/config.json", "{\"partial");
+  for (const char* tmp : {".checkpoint-8.tmp", ".checkpoint-6.tmp"}) {
+    fs::create_directories(dir / "split" / tmp);
+    dir.write(std::string("split/") + tmp + "/config.json", "{\"partial");
+  }
   TrainJob rest = first;
   rest.stop_after_steps = -1;
   rest.resume = true;
   TrainResult b = run_training(rest);
   ASSERT_TRUE(b.finished);
   EXPECT_EQ(b.steps, 8);
+  EXPECT_FALSE(fs::exists(dir / "split" / ".checkpoint-6.tmp"));
   expect_same_tensors(dir / "whole" / "checkpoint-8" / "model.safetensors",
                       dir / "split" / "checkpoint-8" / "model.safetensors");
   expect_same_tensors(dir / "whole" / "checkpoint-8" / "optimizer.safetensors",

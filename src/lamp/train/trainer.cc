@@ -395,12 +395,16 @@ TrainResult run_training(const TrainJob& job) {
       state.latest = checkpoint_name(state.step);
       state.finished = state.step == total;
       write_state(out, state);
-      // Only now, with state.json naming the new checkpoint, may older ones go.
+      // Only now, with state.json naming the new checkpoint, may older ones go (and the
+      // temporary folders of checkpoints a crash interrupted).
+      std::vector<fs::path> stale;
       for (const auto& entry : fs::directory_iterator(out)) {
         const std::string name = entry.path().filename().string();
-        if (name.starts_with("checkpoint-") && name != state.latest && name != state.best)
-          fs::remove_all(entry.path());
+        if ((name.starts_with("checkpoint-") && name != state.latest && name != state.best) ||
+            (name.starts_with(".checkpoint-") && name.ends_with(".tmp")))
+          stale.push_back(entry.path());
       }
+      for (const fs::path& path : stale) fs::remove_all(path);
     }
   }
   progress.finish();
