@@ -29,9 +29,10 @@ std::optional<double> metric_of(const CellResult& cell, const std::string& name)
 
 bool lower_is_better(const TaskSpec& task) { return task.metric == MetricKind::kRating; }
 
-std::string title(const RunConfig& config, const RunResult& result) {
-  return fmt::format("{} {} ({}), {}, {} samples", result.task->name, result.task->title,
-                     config.split, config.model_name, result.samples);
+// "LaMP-3 personalized product rating (dev)" and "profile-vote, 40 samples".
+std::pair<std::string, std::string> title(const RunConfig& config, const RunResult& result) {
+  return {fmt::format("{} {} ({})", result.task->name, result.task->title, config.split),
+          fmt::format("{}, {} samples", config.model_name, result.samples)};
 }
 
 std::string xml_escape(std::string_view text) {
@@ -109,7 +110,8 @@ std::string results_markdown(const RunConfig& config, const RunResult& result) {
     }
     return out + "\n";
   };
-  std::string out = fmt::format("## {}\n\n", title(config, result));
+  auto [task, run] = title(config, result);
+  std::string out = fmt::format("## {}, {}\n\n", task, run);
   out += line(rows[0]);
   out += "|";
   for (std::size_t c = 0; c < width.size(); ++c)
@@ -189,8 +191,11 @@ std::string results_svg(const RunConfig& config, const RunResult& result) {
       "viewBox=\"0 0 {0} {1}\" font-family=\"sans-serif\" font-size=\"12\">\n"
       "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n",
       kWidth, kHeight);
-  s += fmt::format("<text x=\"{}\" y=\"24\" font-size=\"14\" text-anchor=\"middle\">{}</text>\n",
-                   kWidth / 2, xml_escape(title(config, result)));
+  auto [task, run] = title(config, result);
+  s += fmt::format(
+      "<text x=\"{0}\" y=\"20\" font-size=\"14\" text-anchor=\"middle\">{1}</text>\n"
+      "<text x=\"{0}\" y=\"38\" text-anchor=\"middle\">{2}</text>\n",
+      kWidth / 2, xml_escape(task), xml_escape(run));
   for (double t : ticks(y0, y1)) {
     s += fmt::format(
         "<line x1=\"{0}\" y1=\"{2:.1f}\" x2=\"{1}\" y2=\"{2:.1f}\" stroke=\"#dddddd\"/>\n"

@@ -116,6 +116,17 @@ TEST_F(Grid, AChangedSettingRecomputesWhatDependsOnIt) {
   EXPECT_FALSE(cell("bm25-k2").prompts_cached);
   EXPECT_FALSE(cell("bm25-k2").outputs_cached);
 
+  // Another tokenizer file (here: the same one with a byte more): new prompts, but their text is
+  // the same, so the outputs keyed by it are found.
+  std::filesystem::create_directories(dir_ / "tok");
+  std::filesystem::copy_file(kTokenizer / "tokenizer.json", dir_ / "tok" / "tokenizer.json");
+  dir_.write("tok/tokenizer_config.json",
+             testing_util::slurp(kTokenizer / "tokenizer_config.json") + " ");
+  config_.tokenizer = dir_ / "tok";
+  EXPECT_EQ(run().first, 0u);
+  EXPECT_FALSE(cell("bm25-k2").prompts_cached);
+  EXPECT_TRUE(cell("bm25-k2").outputs_cached);
+
   config_.rank.seed = 7;  // only the random ranking depends on the seed
   run();
   EXPECT_TRUE(cell("bm25-k1").ranking_cached);
