@@ -12,8 +12,9 @@
 // the observed difference and d*_1..d*_R the resampled ones,
 //   p = (1 + #{r : |d*_r - d| >= |d|}) / (R + 1),
 // i.e. how often a bootstrap distribution moved to mean zero reaches a difference as large as
-// the one observed; the +1 keeps p above zero (Davison and Hinkley 1997, eq. 4.11). The interval
-// is numpy's linear-interpolation percentiles 2.5, 50 and 97.5 of d*_1..d*_R.
+// the one observed. The +1s (Davison and Hinkley 1997, ch. 4) keep p above zero: R resamples
+// cannot show a p-value below 1 / (R + 1). The interval is numpy's linear-interpolation
+// percentiles 2.5, 50 and 97.5 of d*_1..d*_R.
 //
 // Resamples come from lamp's seeded splitmix64 generator (core/random.h), so a seed gives the
 // same numbers on every machine.
