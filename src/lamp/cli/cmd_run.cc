@@ -114,10 +114,10 @@ void run(CLI::App& cmd, RunArgs& args) {
               (cell.retriever == "none" ? 2 : 3);
   if (!args.quiet) {
     std::fprintf(stderr,
-                 "lamp: %zu cells, %zu entirely from the cache (%s), %.2f s; wrote %s/results.md, "
-                 "results.json, results.svg, manifest.json\n",
-                 result.cells.size(), cached, config.cache_dir.c_str(), result.seconds,
-                 config.out_dir.c_str());
+                 "lamp: %s: %zu cells, %zu entirely from the cache (%s), %.2f s; wrote "
+                 "%s/results.md, results.json, results.svg, manifest.json\n",
+                 std::string(result.task->name).c_str(), result.cells.size(), cached,
+                 config.cache_dir.c_str(), result.seconds, config.out_dir.c_str());
   }
   std::fputs(results_markdown(config, result).c_str(), stdout);
 }

@@ -372,13 +372,18 @@ class Grid {
     }
     cell.seconds = seconds_since(start);
     auto source = [](bool hit) { return hit ? "cached" : "computed"; };
-    log(fmt::format(
-        "{} {}: ranking {}, prompts {}, outputs {} ({:.2f} s){}", task_.name, cell.name,
-        orders == nullptr ? "-" : source(cell.ranking_cached), source(cell.prompts_cached),
-        source(cell.outputs_cached), cell.seconds,
-        cell.bare_prompts > 0
-            ? fmt::format("; {} prompts without profile (budget too small)", cell.bare_prompts)
-            : ""));
+    bool all_cached =
+        (orders == nullptr || cell.ranking_cached) && cell.prompts_cached && cell.outputs_cached;
+    // Cells found whole in the cache are only counted, in the caller's summary.
+    if (!all_cached || cell.bare_prompts > 0) {
+      log(fmt::format(
+          "{} {}: ranking {}, prompts {}, outputs {} ({:.2f} s){}", task_.name, cell.name,
+          orders == nullptr ? "-" : source(cell.ranking_cached), source(cell.prompts_cached),
+          source(cell.outputs_cached), cell.seconds,
+          cell.bare_prompts > 0
+              ? fmt::format("; {} prompts without profile (budget too small)", cell.bare_prompts)
+              : ""));
+    }
     result_.cells.push_back(std::move(cell));
     if (config_.after_cell) config_.after_cell(result_.cells.size());
   }

@@ -52,8 +52,9 @@ struct RunConfig {
   std::string model_name;  // as the user gave it, for reports
   std::filesystem::path out_dir;
   std::filesystem::path cache_dir;  // empty: out_dir / "cache"
-  std::FILE* log = stderr;          // one line per cell and step; nullptr: silent
-  bool progress = false;            // draw progress bars on stderr
+  // A line per ranking computed and per cell not found whole in the cache; nullptr: silent.
+  std::FILE* log = stderr;
+  bool progress = false;  // draw progress bars on stderr
   // Called after each cell is written, with the number of cells done (tests interrupt runs).
   std::function<void(std::size_t)> after_cell;
 };
