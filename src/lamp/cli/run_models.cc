@@ -126,7 +126,7 @@ std::string model_files_identity(const std::filesystem::path& dir) {
 RunModel make_run_model(const RunModelFlags& flags) {
   if (flags.model.empty())
     throw Error("choose a model: --model profile-vote|majority|openai:NAME|DIR_OR_HUB_ID");
-  if (std::unique_ptr<Predictor> baseline = make_baseline(flags.model))
+  if (std::unique_ptr<Predictor> baseline = make_baseline(flags.model, flags.threads))
     return {std::move(baseline), {}};
   constexpr std::string_view kOpenAi = "openai:";
   if (flags.model.starts_with(kOpenAi)) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "lamp/core/error.h"
+#include "lamp/core/threads.h"
 #include "lamp/retrieval/bm25.h"
 #include "lamp/retrieval/query.h"
 #include "lamp/text/python_str.h"
@@ -119,25 +120,26 @@ std::string empty_vote(const TaskSpec& task, const Sample& sample) {
 
 class Baseline : public Predictor {
  public:
-  explicit Baseline(bool majority) : majority_(majority) {}
+  Baseline(bool majority, int threads) : majority_(majority), threads_(threads) {}
   std::string identity() const override { return majority_ ? "majority" : "profile-vote"; }
   PredictorReads reads() const override {
     return majority_ ? PredictorReads::kProfile : PredictorReads::kRanking;
   }
   std::vector<std::string> predict(const TaskSpec& task, std::span<const PredictItem> items,
                                    const PredictProgress& progress) override {
-    std::vector<std::string> out;
-    out.reserve(items.size());
-    for (const PredictItem& item : items) {
-      out.push_back(majority_ ? majority_answer(task, *item.sample, item.profile)
-                              : profile_vote(task, *item.sample, item.profile, item.retrieved));
-      if (progress) progress(out.size());
-    }
+    std::vector<std::string> out(items.size());
+    parallel_for(items.size(), threads_, [&](std::size_t i, int) {
+      const PredictItem& item = items[i];
+      out[i] = majority_ ? majority_answer(task, *item.sample, item.profile)
+                         : profile_vote(task, *item.sample, item.profile, item.retrieved);
+    });
+    if (progress) progress(out.size());
     return out;
   }
 
  private:
   bool majority_;
+  int threads_;
 };
 
 }  // namespace
@@ -167,9 +169,9 @@ std::string majority_answer(const TaskSpec& task, const Sample& sample,
   return profile_vote(task, sample, profile, all);
 }
 
-std::unique_ptr<Predictor> make_baseline(std::string_view name) {
-  if (name == "profile-vote") return std::make_unique<Baseline>(false);
-  if (name == "majority") return std::make_unique<Baseline>(true);
+std::unique_ptr<Predictor> make_baseline(std::string_view name, int threads) {
+  if (name == "profile-vote") return std::make_unique<Baseline>(false, threads);
+  if (name == "majority") return std::make_unique<Baseline>(true, threads);
   return nullptr;
 }
 

@@ -34,7 +34,8 @@ std::string profile_vote(const TaskSpec& task, const Sample& sample,
 std::string majority_answer(const TaskSpec& task, const Sample& sample,
                             std::span<const ProfileItem> profile);
 
-// "profile-vote" or "majority"; nullptr for any other name.
-std::unique_ptr<Predictor> make_baseline(std::string_view name);
+// "profile-vote" or "majority", answering samples on `threads` threads (0: all cores); nullptr
+// for any other name.
+std::unique_ptr<Predictor> make_baseline(std::string_view name, int threads = 0);
 
 }  // namespace lamp
