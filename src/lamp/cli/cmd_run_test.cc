@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "lamp/cli/run_config.h"
+#include "lamp/cli/run_models.h"
 #include "lamp/core/error.h"
 #include "lamp/core/test_util.h"
 
@@ -203,6 +204,39 @@ TEST(RunCli, ContrieverRetrieverEncodesOnce) {
   ASSERT_EQ(again.status, 0) << again.err;
   EXPECT_EQ(count(again.err, "ranking cached, prompts computed"), 1u) << again.err;  // k = 3
   EXPECT_EQ(again.err.find("embeddings:"), std::string::npos) << again.err;  // no model loaded
+}
+
+TEST(RunModels, IdentityFollowsTheModelFilesAndSettings) {
+  TempDir dir;
+  dir.write("config.json", "{}");
+  std::string before = cli::model_files_identity(dir.path());
+  EXPECT_EQ(cli::model_files_identity(dir.path()), before);
+  EXPECT_NE(before.find("config.json:2:"), std::string::npos) << before;
+  dir.write("config.json", "{ }");  // another size
+  EXPECT_NE(cli::model_files_identity(dir.path()), before);
+  dir.write("model.safetensors", "x");
+  EXPECT_NE(cli::model_files_identity(dir.path()).find("model.safetensors:1:"), std::string::npos);
+
+  cli::RunModelFlags flags;
+  flags.model = dir.path().string();
+  flags.seq2seq.generation.num_beams = 1;
+  std::string greedy = cli::make_run_model(flags).predictor->identity();
+  flags.seq2seq.generation.num_beams = 4;
+  EXPECT_NE(cli::make_run_model(flags).predictor->identity(), greedy);
+  flags.seq2seq.batch_size = 3;  // batching changes nothing but float rounding
+  std::string beams = cli::make_run_model(flags).predictor->identity();
+  flags.seq2seq.batch_size = 16;
+  EXPECT_EQ(cli::make_run_model(flags).predictor->identity(), beams);
+  EXPECT_EQ(cli::make_run_model(flags).tokenizer, dir.path());
+
+  flags.model = "openai:";
+  EXPECT_THROW(cli::make_run_model(flags), Error);
+  flags.model = "openai:gpt-x";
+  flags.base_url = "http://127.0.0.1:1/v1/";
+  EXPECT_EQ(cli::make_run_model(flags).predictor->identity(),
+            "openai|http://127.0.0.1:1/v1|gpt-x|temperature=0|max_tokens=256");
+  flags.model = "";
+  EXPECT_THROW(cli::make_run_model(flags), Error);
 }
 
 TEST(RunConfig, ParsesTheTomlSubset) {
