@@ -12,11 +12,18 @@ if [[ ! -f build/build.ninja ]]; then
   scripts/install-deps.sh
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
-cmake --build build -j"$(nproc)" --target lamp  # a no-op when lamp is up to date
+# The baselines need only the lamp binary; a real model also needs the libtorch plugin, whose
+# build takes minutes on a small machine. Both are no-ops when up to date.
+model=${MODEL:-profile-vote}
+case "$model" in
+  profile-vote | majority | openai:*) targets=(lamp) ;;
+  *) targets=(lamp lamp_nn_plugin) ;;
+esac
+cmake --build build -j"$(nproc)" --target "${targets[@]}"
 for dir in examples/LaMP-*/; do
   task=$(basename "$dir")
   build/lamp run --task "$task" --data "$dir" --retrievers none,random,recency,bm25 --k 1,2,4 \
-    --model "${MODEL:-profile-vote}" --out "build/example/${MODEL:-profile-vote}/$task" "$@"
+    --model "$model" --out "build/example/$model/$task" "$@"
   echo
 done
-echo "plots: build/example/${MODEL:-profile-vote}/LaMP-*/results.svg"
+echo "plots: build/example/$model/LaMP-*/results.svg"

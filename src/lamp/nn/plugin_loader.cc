@@ -30,7 +30,9 @@ const NnPlugin* load() {
     tried += (tried.empty() ? "" : "; ") + std::string(dlerror());
   }
   throw Error("cannot load lamp's model plugin (" + std::string(kPluginName) +
-              ", which holds the libtorch code): " + tried + ". Set LAMP_NN_PLUGIN to its path.");
+              ", which holds the libtorch code): " + tried +
+              ". Build it (`cmake --build BUILD_DIR --target lamp_nn_plugin`; the default "
+              "target builds it too) or set LAMP_NN_PLUGIN to its path.");
 }
 
 }  // namespace
