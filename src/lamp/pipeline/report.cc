@@ -277,6 +277,13 @@ std::string manifest_json(const RunConfig& config, const RunResult& result,
     w.end_object();
   }
   w.end_array();
+  // What the cells were scored against (lamp compare reads it); null: predictions only.
+  w.key("golds");
+  if (config.golds.empty()) {
+    w.null();
+  } else {
+    w.value(config.golds.string());
+  }
   w.key("model").begin_object().key("name").value(config.model_name);
   w.key("identity").value(info.model_identity).end_object();
   w.key("settings").begin_object();

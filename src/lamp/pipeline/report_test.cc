@@ -104,6 +104,7 @@ TEST(Report, JsonFilesParse) {
   EXPECT_EQ(std::string_view(cells.at(2)["predictions"]), "cells/bm25-k2/predictions.json");
 
   f.result.inputs = {{"q.json", "0123456789abcdef0123456789abcdef"}};
+  f.config.golds = "data/dev_outputs.json";
   simdjson::dom::parser parser2;
   simdjson::dom::element manifest = parser2.parse(
       manifest_json(f.config, f.result, {.lamp_version = "0.1.0", .model_identity = "x"}));
@@ -111,6 +112,7 @@ TEST(Report, JsonFilesParse) {
   EXPECT_EQ(std::string_view(manifest["inputs"].at(0)["siphash128"]),
             "0123456789abcdef0123456789abcdef");
   EXPECT_EQ(simdjson::dom::array(manifest["cells"]).size(), 5u);
+  EXPECT_EQ(std::string_view(manifest["golds"]), "data/dev_outputs.json");
 }
 
 }  // namespace
