@@ -8,6 +8,7 @@
 #include "lamp/cli/commands.h"
 #include "lamp/cli/dense_ranker.h"
 #include "lamp/core/error.h"
+#include "lamp/core/progress.h"
 #include "lamp/data/json_io.h"
 #include "lamp/retrieval/retriever.h"
 
@@ -50,8 +51,13 @@ void add_rank_command(CLI::App& app) {
     Questions questions = read_questions(args->questions, task);
     std::optional<DenseRanker> dense;
     if (args->options.ranker == RankerKind::kContriever) dense.emplace(args->dense, args->options);
+    ProgressBar bar(fmt::format("{} {}", questions.task().name, args->ranker), questions.size(),
+                    progress_wanted(false) ? stderr : nullptr);
+    RankOptions options = args->options;  // with the embedder attached by DenseRanker
+    options.progress = &bar;
     std::vector<SampleRanking> rankings =
-        locate_errors_in(args->questions, [&] { return rank_profiles(questions, args->options); });
+        locate_errors_in(args->questions, [&] { return rank_profiles(questions, options); });
+    bar.finish();
     if (dense) dense->report();
     write_ranking(args->out, to_ranking(questions, rankings));
     std::fprintf(stderr, "lamp: ranked %zu profiles (%s, %s) into %s\n", questions.size(),

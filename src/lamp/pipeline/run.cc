@@ -167,8 +167,13 @@ class Grid {
       log(fmt::format("{}: ranking {} profiles with {}", task_.name, questions_.size(), retriever));
       if (options.ranker == RankerKind::kContriever && config_.attach_dense)
         config_.attach_dense(options);
+      std::optional<ProgressBar> bar;
+      if (config_.progress)
+        bar.emplace(fmt::format("{} {} ranking", task_.name, retriever), questions_.size(), stderr);
+      RankOptions with_bar = options;
+      with_bar.progress = bar ? &*bar : nullptr;
       std::vector<SampleRanking> ranked = locate_errors_in(
-          config_.questions.string(), [&] { return rank_profiles(questions_, options); });
+          config_.questions.string(), [&] { return rank_profiles(questions_, with_bar); });
       for (SampleRanking& r : ranked) orders.push_back(std::move(r.order));
       cache_.put(k, write_orders(orders));
       result_.ranking_seconds.emplace_back(retriever, seconds_since(start));

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "lamp/core/progress.h"
 #include "lamp/core/threads.h"
 #include "lamp/retrieval/query.h"
 
@@ -73,6 +74,10 @@ std::vector<float> embed_block(const Block& block, TextEmbedder& embedder, Embed
     }
     // Stored as soon as encoded, so an interrupted run keeps what it paid for.
     if (cache != nullptr) cache->add(batch_hashes, batch_vectors);
+    // The samples before the block, plus the block's in proportion to its texts encoded.
+    if (options.progress != nullptr)
+      options.progress->update(block.samples.front() +
+                               block.samples.size() * (begin + count) / missing.size());
   }
   return vectors;
 }
@@ -98,6 +103,7 @@ void rank_block(const Block& block, TextEmbedder& embedder, EmbeddingCache* cach
     out.order.resize(scores.size());
     topk_order(scores, out.order);
   });
+  if (options.progress != nullptr) options.progress->update(block.samples.back() + 1);
 }
 
 }  // namespace

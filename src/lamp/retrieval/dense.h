@@ -36,6 +36,9 @@ struct DenseOptions {
   int threads = 0;                    // for scoring; 0: all cores
   std::size_t batch_texts = 1024;     // texts per embed() call, and per cache block
   std::size_t block_texts = 1 << 16;  // distinct texts whose vectors are held at once
+  // When set, updated to the samples ranked so far, a block's samples counted in proportion to
+  // its texts encoded; not owned.
+  ProgressBar* progress = nullptr;
 };
 
 // Distinct texts of all blocks, and where their vectors came from.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lamp/core/error.h"
+#include "lamp/core/progress.h"
 #include "lamp/core/random.h"
 #include "lamp/core/test_util.h"
 #include "lamp/data/json_io.h"
@@ -233,12 +234,15 @@ TEST(DenseRanking, EachDistinctTextIsEncodedOnceInBatches) {
   std::set<std::string> once(embedder.encoded.begin(), embedder.encoded.end());
   EXPECT_EQ(once.size(), embedder.encoded.size());
 
-  // Blocks of one sample: a text is encoded once per block it appears in.
+  // Blocks of one sample: a text is encoded once per block it appears in; the progress bar
+  // counts the samples.
   embedder.encoded.clear();
-  r = rank_dense(questions, embedder, nullptr, {.block_texts = 1}, &stats);
+  ProgressBar bar("dense", questions.size(), nullptr);
+  r = rank_dense(questions, embedder, nullptr, {.block_texts = 1, .progress = &bar}, &stats);
   expect_equal(r, brute_force(questions, embedder, false), "blocks of one sample");
   EXPECT_EQ(stats.texts, 3u + 6u + 2u);
   EXPECT_EQ(embedder.encoded.size(), stats.texts);
+  EXPECT_EQ(bar.done(), 3u);
 }
 
 TEST(DenseRanking, ASecondRunEncodesNothing) {

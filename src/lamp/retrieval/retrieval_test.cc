@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "lamp/core/error.h"
+#include "lamp/core/progress.h"
 #include "lamp/core/test_util.h"
 #include "lamp/data/json_io.h"
 #include "lamp/retrieval/bm25.h"
@@ -32,7 +33,10 @@ TEST_P(Bm25Conformance, RankingAndScoresEqualOfficial) {
   Questions questions =
       read_questions(dir / "questions.json", &find_task("LaMP-" + std::to_string(GetParam())));
   for (int threads : {1, 2, 3}) {
-    std::vector<SampleRanking> rankings = rank_profiles(questions, {.threads = threads});
+    ProgressBar bar("bm25", questions.size(), nullptr);
+    std::vector<SampleRanking> rankings =
+        rank_profiles(questions, {.threads = threads, .progress = &bar});
+    EXPECT_EQ(bar.done(), questions.size());
     Ranking ours = to_ranking(questions, rankings);
     Ranking official = read_ranking(dir / "ranking.json");
     ASSERT_EQ(ours.entries.size(), official.entries.size());

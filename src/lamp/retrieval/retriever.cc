@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "lamp/core/error.h"
+#include "lamp/core/progress.h"
 #include "lamp/core/threads.h"
 #include "lamp/retrieval/dense.h"
 #include "lamp/retrieval/numpy_sort.h"
@@ -115,9 +116,10 @@ RankerKind parse_ranker(const std::string& name) {
 std::vector<SampleRanking> rank_profiles(const Questions& questions, const RankOptions& options) {
   if (options.ranker == RankerKind::kContriever) {
     assert(options.embedder != nullptr);
-    return rank_dense(questions, *options.embedder, options.embedding_cache,
-                      {.use_date = options.use_date, .threads = options.threads},
-                      options.dense_stats);
+    return rank_dense(
+        questions, *options.embedder, options.embedding_cache,
+        {.use_date = options.use_date, .threads = options.threads, .progress = options.progress},
+        options.dense_stats);
   }
   std::vector<SampleRanking> rankings(questions.size());
   const int threads = resolve_threads(options.threads);
@@ -138,6 +140,7 @@ std::vector<SampleRanking> rank_profiles(const Questions& questions, const RankO
       case RankerKind::kContriever:  // ranked batch-wide above
         break;
     }
+    if (options.progress != nullptr) options.progress->advance();
   });
   return rankings;
 }

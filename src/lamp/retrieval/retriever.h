@@ -23,6 +23,7 @@ namespace lamp {
 class TextEmbedder;
 class EmbeddingCache;
 struct DenseStats;
+class ProgressBar;
 
 enum class RankerKind { kBm25, kRecency, kRandom, kContriever };
 
@@ -41,6 +42,9 @@ struct RankOptions {
   TextEmbedder* embedder = nullptr;
   EmbeddingCache* embedding_cache = nullptr;
   DenseStats* dense_stats = nullptr;
+  // When set, advanced as samples are ranked (Contriever: in proportion to the texts encoded,
+  // the slow part); not owned.
+  ProgressBar* progress = nullptr;
 };
 
 struct SampleRanking {
