@@ -24,7 +24,7 @@
 #include "lamp/metrics/evaluate.h"
 #include "lamp/nn/hub.h"
 #include "lamp/nn/plugin.h"
-#include "lamp/retrieval/embedding_cache.h"
+#include "lamp/pipeline/cache.h"
 
 namespace lamp::cli {
 namespace {
@@ -56,14 +56,6 @@ Split read_split(const std::string& name, const std::string& questions_path,
   return s;
 }
 
-std::string hex(const TextHash& h) {
-  char buffer[33];
-  std::snprintf(buffer, sizeof buffer, "%016llx%016llx", static_cast<unsigned long long>(h.hi),
-                static_cast<unsigned long long>(h.lo));
-  return buffer;
-}
-
-// The model as --resume compares it: a hash of its config and weight files' bytes.
 std::string model_identity(const fs::path& dir) {
   std::vector<fs::path> files{dir / "config.json"};
   for (const auto& entry : fs::directory_iterator(dir)) {
@@ -73,10 +65,9 @@ std::string model_identity(const fs::path& dir) {
   std::sort(files.begin() + 1, files.end());
   std::string digests;
   for (const fs::path& f : files) {
-    MappedFile bytes(f, 0);
-    digests += hex(hash_text(std::string_view(bytes.data(), bytes.size())));
+    digests += file_hash(f);
   }
-  return hex(hash_text(digests));
+  return content_hash(digests);
 }
 
 void append_ids(std::string& bytes, const std::vector<int>& ids) {
@@ -128,21 +119,24 @@ struct Prepared {
   std::vector<std::string> dev_prompts;
 };
 
-std::string file_hash(const fs::path& path) {
-  MappedFile bytes(path, 0);
-  return hex(hash_text(std::string_view(bytes.data(), bytes.size())));
-}
-
 std::string prepared_key(const TrainArgs& args, const fs::path& model_dir) {
   const PromptFlags& f = args.flags;
-  std::string key = fmt::format(
-      "prepared v1|{}|{}|{}|{}|{}|ranker={} ranked={} none={} k={} date={} seed={} official={} "
-      "dense={}|input={}",
-      file_hash(args.train), file_hash(args.train_outputs), file_hash(args.dev),
-      file_hash(args.dev_outputs), file_hash(model_dir / "tokenizer.json"), f.ranker, f.ranked,
-      f.no_profile, f.k, f.rank.use_date, f.rank.seed, f.rank.official_random, f.dense.model,
-      args.options.generation.max_input_length);
-  return hex(hash_text(key));
+  return CacheKey("prepared v1")
+      .add("train", file_hash(args.train))
+      .add("train_outputs", file_hash(args.train_outputs))
+      .add("dev", file_hash(args.dev))
+      .add("dev_outputs", file_hash(args.dev_outputs))
+      .add("tokenizer", file_hash(model_dir / "tokenizer.json"))
+      .add("ranker", f.ranker)
+      .add("ranked", std::int64_t{f.ranked})
+      .add("no_profile", std::int64_t{f.no_profile})
+      .add("k", std::int64_t{f.k})
+      .add("use_date", std::int64_t{f.rank.use_date})
+      .add("seed", static_cast<std::int64_t>(f.rank.seed))
+      .add("official_random", std::int64_t{f.rank.official_random})
+      .add("dense_model", f.dense.model)
+      .add("max_input_length", std::int64_t{args.options.generation.max_input_length})
+      .hex();
 }
 
 template <typename T>
@@ -281,7 +275,7 @@ void run_train(TrainArgs& args) {
   for (std::string_view t : dev.targets) fingerprint_bytes += std::string(t) + '\0';
   const train::TrainOptions& o = job.options;
   fingerprint_bytes += settings_text(o);
-  job.fingerprint = hex(hash_text(fingerprint_bytes));
+  job.fingerprint = content_hash(fingerprint_bytes);
   job.dev.metric = best_metric_key(task);
   job.dev.greater_is_better = task.metric != MetricKind::kRating;
   job.dev.score = [&task, &dev](std::span<const std::string> predictions) {

@@ -19,7 +19,7 @@
 #include "lamp/core/files.h"
 #include "lamp/core/json_writer.h"
 #include "lamp/data/fetch.h"
-#include "lamp/retrieval/embedding_cache.h"
+#include "lamp/pipeline/cache.h"
 #include "lamp/text/python_str.h"
 
 namespace lamp {
@@ -123,8 +123,6 @@ std::string_view strip_quotes(std::string_view text) {
   return text;
 }
 
-std::string hex(const TextHash& hash) { return fmt::format("{:016x}{:016x}", hash.hi, hash.lo); }
-
 }  // namespace
 
 std::string openai_api_key() {
@@ -176,7 +174,7 @@ std::string OpenAiClient::complete_one(std::size_t index, const std::string& pro
   const std::string body = chat_request_body(options_, prompt);
   std::filesystem::path cached;
   if (!options_.cache_dir.empty()) {
-    std::string key = hex(hash_text(options_.base_url + '\n' + options_.model + '\n' + body));
+    std::string key = content_hash(options_.base_url + '\n' + options_.model + '\n' + body);
     cached = options_.cache_dir / key.substr(0, 2) / (key + ".json");
     std::error_code missing;
     if (std::filesystem::exists(cached, missing)) {
