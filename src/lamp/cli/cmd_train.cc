@@ -297,13 +297,11 @@ void run_train(TrainArgs& args) {
   std::unique_ptr<nn::TextGenerator> best = plugin.load_seq2seq(result.best_dir, o.generation);
   std::vector<std::string> texts = prompt_texts(*test, args.flags, best->tokenizer(), max_input);
   std::vector<std::string> predictions = best->generate(texts);
-  std::vector<Output> records;
-  for (std::size_t i = 0; i < test->questions.size(); ++i)
-    records.push_back({test->questions.samples()[i].id, predictions[i]});
-  write_outputs(out / "test_predictions.json", task.eval_name, records);
+  const Outputs test_predictions = as_outputs(test->questions, predictions);
+  write_outputs(out / "test_predictions.json", task.eval_name, test_predictions.records);
   std::fprintf(stderr, "lamp: wrote %s\n", (out / "test_predictions.json").c_str());
   if (args.test_outputs.empty()) return;
-  EvalReport report = evaluate(task, test->golds, as_outputs(test->questions, predictions), {});
+  EvalReport report = evaluate(task, test->golds, test_predictions, {});
   JsonWriter w(4);
   write_report(w, report, {});
   write_file_atomic(out / "test_results.json", w.str() + "\n");

@@ -207,6 +207,21 @@ struct Recorder {
   std::vector<std::vector<std::string>> predictions;  // per evaluation
 };
 
+// The dev set's LaMP-3 metrics of `predictions` (in sample order).
+std::vector<std::pair<std::string, double>> dev_metrics(const Lamp3& data,
+                                                        std::span<const std::string> predictions) {
+  Outputs preds;
+  for (std::size_t i = 0; i < predictions.size(); ++i)
+    preds.records.push_back({data.dev.golds.records[i].id, predictions[i]});
+  return evaluate(find_task("LaMP-3"), data.dev.golds, preds, {}).metrics;
+}
+
+double mae_of(const Lamp3& data, std::span<const std::string> predictions) {
+  for (const auto& [key, value] : dev_metrics(data, predictions))
+    if (key == "MAE") return value;
+  return -1;
+}
+
 TrainJob lamp3_job(const fs::path& model, const fs::path& out, const Lamp3& data, Recorder& rec) {
   static const text::T5Tokenizer tokenizer =
       text::T5Tokenizer::load(kFixtures / "tokenizers" / "t5");
@@ -225,10 +240,7 @@ TrainJob lamp3_job(const fs::path& model, const fs::path& out, const Lamp3& data
   job.dev.greater_is_better = false;
   job.dev.score = [&data, &rec](std::span<const std::string> predictions) {
     rec.predictions.emplace_back(predictions.begin(), predictions.end());
-    Outputs preds;
-    for (std::size_t i = 0; i < predictions.size(); ++i)
-      preds.records.push_back({data.dev.golds.records[i].id, predictions[i]});
-    return evaluate(find_task("LaMP-3"), data.dev.golds, preds, {}).metrics;
+    return dev_metrics(data, predictions);
   };
   job.options.threads = 1;
   job.options.batch_size = 8;
@@ -238,15 +250,6 @@ TrainJob lamp3_job(const fs::path& model, const fs::path& out, const Lamp3& data
   job.options.generation.generation.max_length = 4;
   job.options.generation.max_input_length = 64;
   return job;
-}
-
-double mae_of(const Lamp3& data, std::span<const std::string> predictions) {
-  Outputs preds;
-  for (std::size_t i = 0; i < predictions.size(); ++i)
-    preds.records.push_back({data.dev.golds.records[i].id, predictions[i]});
-  for (const auto& [key, value] : evaluate(find_task("LaMP-3"), data.dev.golds, preds, {}).metrics)
-    if (key == "MAE") return value;
-  return -1;
 }
 
 TEST(FineTune, TinyModelLearnsSyntheticLamp3) {
