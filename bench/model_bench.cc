@@ -6,7 +6,9 @@
 // is also given as the fraction of the FLOPs that rate would need), and for T5, decoding without
 // the KV cache (the whole prefix re-run every step, as transformers with use_cache=False).
 //
-//   build/bench/model_bench --t5 DIR [--bert DIR] [--threads N] [--quick]
+// --int8 runs the models with int8 linear layers (nn/linear.h), against the same fp32 baselines.
+//
+//   build/bench/model_bench --t5 DIR [--bert DIR] [--threads N] [--quick] [--int8]
 // Make the models with:
 //   lamp model init --config tests/fixtures/configs/flan-t5-base/config.json --out /tmp/t5-base
 //   lamp model init --config BERT_BASE_CONFIG --out /tmp/bert-base
@@ -45,8 +47,9 @@ double uncached_greedy_seconds(const lamp::nn::T5Model& model, const at::Tensor&
   return seconds_since(start);
 }
 
-void bench_t5(const std::string& dir, double gflops, bool quick) {
+void bench_t5(const std::string& dir, double gflops, bool quick, bool int8) {
   lamp::nn::T5Model model = lamp::nn::T5Model::load(dir);
+  if (int8) model.quantize_int8();
   const auto& c = model.config();
   const int input = 256, new_tokens = 32;
   // Per generated token of one row, the decoder's weights (plus the LM head) do 2 FLOPs each; the
@@ -58,9 +61,9 @@ void bench_t5(const std::string& dir, double gflops, bool quick) {
   double encoder_params =
       static_cast<double>(c.num_layers) *
       (4 * c.d_model * c.num_heads * c.d_kv + (c.gated ? 3 : 2) * c.d_model * c.d_ff);
-  std::printf("T5 %s: d_model %lld, %lld+%lld layers; 256-token inputs, 32 new tokens\n",
-              dir.c_str(), static_cast<long long>(c.d_model), static_cast<long long>(c.num_layers),
-              static_cast<long long>(c.num_decoder_layers));
+  std::printf("T5 %s (%s): d_model %lld, %lld+%lld layers; 256-token inputs, 32 new tokens\n",
+              dir.c_str(), int8 ? "int8" : "fp32", static_cast<long long>(c.d_model),
+              static_cast<long long>(c.num_layers), static_cast<long long>(c.num_decoder_layers));
   for (int beams : {1, 4}) {
     for (int batch : {1, 16}) {
       if (quick && batch == 16 && beams == 4) continue;
@@ -94,13 +97,15 @@ void bench_t5(const std::string& dir, double gflops, bool quick) {
   }
 }
 
-void bench_bert(const std::string& dir, double gflops) {
+void bench_bert(const std::string& dir, double gflops, bool int8) {
   lamp::nn::BertModel model = lamp::nn::BertModel::load(dir);
+  if (int8) model.quantize_int8();
   const auto& c = model.config();
   double params = static_cast<double>(c.num_hidden_layers) *
                   (4.0 * c.hidden_size * c.hidden_size + 2.0 * c.hidden_size * c.intermediate_size);
-  std::printf("BERT %s: hidden %lld, %lld layers, batch 16\n", dir.c_str(),
-              static_cast<long long>(c.hidden_size), static_cast<long long>(c.num_hidden_layers));
+  std::printf("BERT %s (%s): hidden %lld, %lld layers, batch 16\n", dir.c_str(),
+              int8 ? "int8" : "fp32", static_cast<long long>(c.hidden_size),
+              static_cast<long long>(c.num_hidden_layers));
   c10::InferenceMode guard;
   for (int length : {128, 512}) {
     at::Tensor ids = random_ids(16, length, c.vocab_size), mask = at::ones_like(ids);
@@ -118,7 +123,7 @@ void bench_bert(const std::string& dir, double gflops) {
 int main(int argc, char** argv) {
   std::string t5, bert;
   int threads = 0;
-  bool quick = false;
+  bool quick = false, int8 = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--t5" && i + 1 < argc)
@@ -129,8 +134,11 @@ int main(int argc, char** argv) {
       threads = std::atoi(argv[++i]);
     else if (a == "--quick")
       quick = true;
+    else if (a == "--int8")
+      int8 = true;
     else {
-      std::fprintf(stderr, "usage: model_bench --t5 DIR [--bert DIR] [--threads N] [--quick]\n");
+      std::fprintf(stderr,
+                   "usage: model_bench --t5 DIR [--bert DIR] [--threads N] [--quick] [--int8]\n");
       return 2;
     }
   }
@@ -139,6 +147,6 @@ int main(int argc, char** argv) {
   double gflops = gemm_rate(2048, 768, 3072);
   std::printf("GEMM 2048x768x3072 fp32: %.0f GFLOP/s with %d threads\n", gflops,
               at::get_num_threads());
-  if (!t5.empty()) bench_t5(t5, gflops, quick);
-  if (!bert.empty()) bench_bert(bert, gflops);
+  if (!t5.empty()) bench_t5(t5, gflops, quick, int8);
+  if (!bert.empty()) bench_bert(bert, gflops, int8);
 }

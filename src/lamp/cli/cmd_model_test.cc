@@ -106,6 +106,27 @@ TEST(Predict, SameOutputsWithRetrievalAtAnyThreadCount) {
   EXPECT_EQ(slurp(dir / "1.json"), slurp(dir / "2.json"));
 }
 
+TEST(Predict, Int8ComputeTypeRunsAndUnknownTypesAreRefused) {
+  TempDir dir;
+  auto model = make_model(dir);
+  std::string common = "predict --questions " +
+                       (kExamples / "LaMP-3" / "dev_questions.json").string() + " --model " +
+                       model.string() + " --no-profile --num-beams 1 --max-new-tokens 3 ";
+  auto fp32 = run_lamp(common + "--out " + (dir / "fp32.json").string());
+  auto int8 = run_lamp(common + "--compute-type int8 --out " + (dir / "int8.json").string());
+  ASSERT_EQ(fp32.status, 0) << fp32.err;
+  ASSERT_EQ(int8.status, 0) << int8.err;
+  simdjson::dom::parser a, b;
+  simdjson::dom::element want = a.load((dir / "fp32.json").string());
+  simdjson::dom::element got = b.load((dir / "int8.json").string());
+  EXPECT_EQ(got["golds"].get_array().size(), want["golds"].get_array().size());
+
+  auto bad = run_lamp(common + "--compute-type int4 --out " + (dir / "bad.json").string());
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.err.find("--compute-type"), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "bad.json"));
+}
+
 TEST(Predict, ClearErrors) {
   TempDir dir;
   auto model = make_model(dir);

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "lamp/cli/commands.h"
+#include "lamp/cli/compute_type_flag.h"
 #include "lamp/cli/prompt_source.h"
 #include "lamp/core/error.h"
 #include "lamp/data/json_io.h"
@@ -81,6 +82,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--batch-size", args->seq2seq.batch_size, "Prompts per generation batch")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  add_compute_type_option(*cmd, "--compute-type", args->seq2seq.compute_type, "T5");
   cmd->add_option("--out", args->out, "Predictions to write ({\"task\", \"golds\"})")->required();
   cmd->callback([args] {
     check_prompt_flags(args->flags);

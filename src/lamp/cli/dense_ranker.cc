@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "lamp/cli/compute_type_flag.h"
 #include "lamp/nn/hub.h"
 #include "lamp/nn/plugin.h"
 
@@ -15,6 +16,7 @@ void add_dense_ranker_flags(CLI::App& cmd, DenseRankerFlags& flags) {
                  "Contriever ranker: texts per forward pass")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  add_compute_type_option(cmd, "--retriever-compute-type", flags.compute_type, "Contriever ranker");
   auto* cache = cmd.add_option("--embedding-cache", flags.cache_dir,
                                "Contriever ranker: embedding cache folder (default: "
                                "$LAMP_CACHE_DIR/embeddings, else ~/.cache/lamp/embeddings)");
@@ -24,8 +26,10 @@ void add_dense_ranker_flags(CLI::App& cmd, DenseRankerFlags& flags) {
 }
 
 DenseRanker::DenseRanker(const DenseRankerFlags& flags, RankOptions& options) {
-  embedder_ = nn::nn_plugin().load_bert_embedder(
-      nn::resolve_model(flags.model), {.threads = options.threads, .batch_size = flags.batch_size});
+  embedder_ = nn::nn_plugin().load_bert_embedder(nn::resolve_model(flags.model),
+                                                 {.threads = options.threads,
+                                                  .batch_size = flags.batch_size,
+                                                  .compute_type = flags.compute_type});
   if (!flags.no_cache) {
     cache_ = std::make_unique<EmbeddingCache>(flags.cache_dir.empty()
                                                   ? default_embedding_cache_dir()

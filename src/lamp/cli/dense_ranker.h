@@ -2,6 +2,8 @@
 //   --retriever-model DIR_OR_HUB_ID  a local model folder or a Hugging Face hub id (nn/hub.h)
 //   --retriever-batch-size N         texts per forward pass (the official code's 16); not
 //                                    --batch-size, which lamp predict has for generation
+//   --retriever-compute-type T       float32 or int8 (cli/compute_type_flag.h); int8 vectors
+//                                    have their own embedding cache
 //   --embedding-cache DIR            where the embedding cache lives (retrieval/embedding_cache.h;
 //                                    default: default_embedding_cache_dir())
 //   --no-embedding-cache             encode every text, store nothing
@@ -12,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "lamp/nn/options.h"
 #include "lamp/retrieval/dense.h"
 #include "lamp/retrieval/embedding_cache.h"
 #include "lamp/retrieval/retriever.h"
@@ -22,6 +25,7 @@ namespace lamp::cli {
 struct DenseRankerFlags {
   std::string model = "facebook/contriever";
   int batch_size = 16;
+  nn::ComputeType compute_type = nn::ComputeType::kFloat32;
   std::string cache_dir;  // empty: the default folder
   bool no_cache = false;
 };

@@ -72,6 +72,25 @@ TEST(DenseRankerCli, RankEncodesOnceThenReadsTheCache) {
   EXPECT_EQ(slurp(dir / "c.json"), slurp(dir / "a.json"));
 }
 
+TEST(DenseRankerCli, Int8VectorsHaveTheirOwnCache) {
+  TempDir dir;
+  const fs::path questions = kExamples / "LaMP-7" / "dev_questions.json";
+  const std::string cache = " --embedding-cache " + (dir / "cache").string();
+  auto fp32 = run_lamp("rank --threads 1 " + contriever(questions, dir / "fp32.json") + cache,
+                       offline(dir));
+  ASSERT_EQ(fp32.status, 0) << fp32.err;
+  auto int8 = run_lamp("rank --threads 1 --retriever-compute-type int8 " +
+                           contriever(questions, dir / "int8.json") + cache,
+                       offline(dir));
+  ASSERT_EQ(int8.status, 0) << int8.err;
+  // Nothing came from the fp32 vectors' cache.
+  EXPECT_NE(int8.err.find("lamp: embeddings: 0 texts from the cache, "), std::string::npos)
+      << int8.err;
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir / "cache"), fs::directory_iterator{}), 2);
+  EXPECT_EQ(read_ranking(dir / "int8.json").entries.size(),
+            read_ranking(dir / "fp32.json").entries.size());
+}
+
 TEST(DenseRankerCli, PromptRanksLikeRankThenMerge) {
   TempDir dir;
   const fs::path task = kExamples / "LaMP-4";

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <system_error>
 
+#include "lamp/cli/compute_type_flag.h"
 #include "lamp/core/error.h"
 #include "lamp/nn/hub.h"
 #include "lamp/nn/plugin.h"
@@ -31,9 +32,11 @@ class T5Model : public Predictor {
     // The batch size only changes float rounding (nn/seq2seq.h), so it is left out.
     return fmt::format(
         "t5|{}|num_beams={}|max_length={}|max_new_tokens={}|length_penalty={}|"
-        "max_input_length={}",
+        "max_input_length={}{}",
         model_files_identity(dir_), g.num_beams, g.max_length, g.max_new_tokens, g.length_penalty,
-        flags_.seq2seq.max_input_length);
+        flags_.seq2seq.max_input_length,
+        // fp32 identities are unchanged, so their cached outputs stay valid.
+        flags_.seq2seq.compute_type == nn::ComputeType::kInt8 ? "|compute_type=int8" : "");
   }
   PredictorReads reads() const override { return PredictorReads::kPrompts; }
   std::size_t chunk_size() const override { return 64; }
@@ -99,6 +102,7 @@ void add_run_model_flags(CLI::App& cmd, RunModelFlags& flags) {
   cmd.add_option("--batch-size", flags.seq2seq.batch_size, "T5: prompts per generation batch")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  add_compute_type_option(cmd, "--compute-type", flags.seq2seq.compute_type, "T5");
   cmd.add_option("--base-url", flags.base_url,
                  fmt::format("openai: the API's base URL (default {})", kDefaultOpenAiBaseUrl));
   cmd.add_option("--concurrency", flags.concurrency, "openai: requests in flight")

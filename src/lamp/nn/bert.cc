@@ -17,8 +17,8 @@ class BertLoader {
     return w_.get(prefix_ + name, std::move(shape));
   }
   bool has(const std::string& name) const { return w_.has(prefix_ + name); }
-  BertLinear linear(const std::string& name, std::int64_t out, std::int64_t in) const {
-    return {get(name + ".weight", {out, in}), get(name + ".bias", {out})};
+  Linear linear(const std::string& name, std::int64_t out, std::int64_t in) const {
+    return {get(name + ".weight", {out, in}), get(name + ".bias", {out}), {}};
   }
   BertLayerNorm norm(const std::string& name) const {
     return {get(name + ".weight", {c_.hidden_size}), get(name + ".bias", {c_.hidden_size})};
@@ -29,10 +29,6 @@ class BertLoader {
   const BertConfig& c_;
   std::string prefix_;
 };
-
-at::Tensor apply(const BertLinear& l, const at::Tensor& x) {
-  return at::linear(x, l.weight, l.bias);
-}
 
 at::Tensor apply(const BertLayerNorm& n, const at::Tensor& x, double eps) {
   return at::layer_norm(x, {x.size(-1)}, n.weight, n.bias, eps);
@@ -93,27 +89,35 @@ at::Tensor BertModel::encode(const at::Tensor& input_ids, const at::Tensor& mask
     return x.view({batch, length, heads, head_size}).transpose(1, 2);
   };
   for (const BertLayer& layer : w.layer) {
-    at::Tensor q = heads_of(apply(layer.query, h));
-    at::Tensor k = heads_of(apply(layer.key, h));
-    at::Tensor v = heads_of(apply(layer.value, h));
+    at::Tensor q = heads_of(linear(h, layer.query));
+    at::Tensor k = heads_of(linear(h, layer.key));
+    at::Tensor v = heads_of(linear(h, layer.value));
     at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * scale + bias;  // [B, H, L, L]
     at::Tensor context = at::matmul(at::softmax(scores, -1), v)           // [B, H, L, K]
                              .transpose(1, 2)
                              .reshape({batch, length, c.hidden_size});
-    h = apply(layer.attention_output_norm, apply(layer.attention_output, context) + h,
+    h = apply(layer.attention_output_norm, linear(context, layer.attention_output) + h,
               c.layer_norm_eps);
-    at::Tensor inner = apply(layer.intermediate, h);  // [B, L, intermediate]
+    at::Tensor inner = linear(h, layer.intermediate);  // [B, L, intermediate]
     inner = c.activation == Activation::kGeluErf    ? at::gelu(inner)
             : c.activation == Activation::kGeluTanh ? at::gelu(inner, "tanh")
                                                     : at::relu(inner);
-    h = apply(layer.output_norm, apply(layer.output, inner) + h, c.layer_norm_eps);
+    h = apply(layer.output_norm, linear(inner, layer.output) + h, c.layer_norm_eps);
   }
   return h;
 }
 
+void BertModel::quantize_int8() {
+  for (BertLayer& layer : weights_.layer)
+    for (Linear* l : {&layer.query, &layer.key, &layer.value, &layer.attention_output,
+                      &layer.intermediate, &layer.output})
+      nn::quantize_int8(*l);
+  if (weights_.pooler.weight.defined()) nn::quantize_int8(weights_.pooler);
+}
+
 at::Tensor BertModel::pool(const at::Tensor& hidden) const {
-  if (!weights_.pooler.weight.defined()) throw Error("this BERT checkpoint has no pooler");
-  return at::tanh(apply(weights_.pooler, hidden.select(1, 0)));
+  if (!has_pooler()) throw Error("this BERT checkpoint has no pooler");
+  return at::tanh(linear(hidden.select(1, 0), weights_.pooler));
 }
 
 at::Tensor mean_pooling(const at::Tensor& hidden, const at::Tensor& mask) {

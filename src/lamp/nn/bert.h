@@ -14,23 +14,21 @@
 #include <vector>
 
 #include "lamp/nn/config.h"
+#include "lamp/nn/linear.h"
 #include "lamp/nn/weights.h"
 
 namespace lamp::nn {
 
-struct BertLinear {
-  at::Tensor weight, bias;
-};
 struct BertLayerNorm {
   at::Tensor weight, bias;
 };
 
 struct BertLayer {
-  BertLinear query, key, value;         // attention.self
-  BertLinear attention_output;          // attention.output.dense
+  Linear query, key, value;             // attention.self
+  Linear attention_output;              // attention.output.dense
   BertLayerNorm attention_output_norm;  // attention.output.LayerNorm
-  BertLinear intermediate;              // intermediate.dense
-  BertLinear output;                    // output.dense
+  Linear intermediate;                  // intermediate.dense
+  Linear output;                        // output.dense
   BertLayerNorm output_norm;            // output.LayerNorm
 };
 
@@ -38,7 +36,7 @@ struct BertWeights {
   at::Tensor word_embeddings, position_embeddings, token_type_embeddings;
   BertLayerNorm embeddings_norm;
   std::vector<BertLayer> layer;
-  BertLinear pooler;  // undefined when the checkpoint has none
+  Linear pooler;  // undefined when the checkpoint has none
 };
 
 class BertModel {
@@ -49,7 +47,11 @@ class BertModel {
   const BertConfig& config() const { return config_; }
   // input_ids, mask: [B, L] int64 -> last hidden state [B, L, D]
   at::Tensor encode(const at::Tensor& input_ids, const at::Tensor& mask) const;
-  bool has_pooler() const { return weights_.pooler.weight.defined(); }
+  bool has_pooler() const {
+    return weights_.pooler.weight.defined() || weights_.pooler.quantized();
+  }
+  // Switches every linear layer to int8 (nn/linear.h); embeddings, norms and attention stay fp32.
+  void quantize_int8();
   // tanh(dense(state of [CLS])) -> [B, D]; needs the pooler weights.
   at::Tensor pool(const at::Tensor& hidden) const;
 

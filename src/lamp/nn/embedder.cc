@@ -31,16 +31,27 @@ std::string model_key(const std::filesystem::path& dir) {
   return key;
 }
 
+BertModel load_model(const std::filesystem::path& dir, ComputeType type) {
+  BertModel model = BertModel::load(dir);
+  if (type == ComputeType::kInt8) model.quantize_int8();
+  return model;
+}
+
+// fp32 vectors keep their cache keys (and so their caches) from before int8 existed.
+std::string int8_suffix(const EmbedderOptions& options) {
+  return options.compute_type == ComputeType::kInt8 ? ";compute_type=int8" : "";
+}
+
 class BertEmbedder final : public TextEmbedder {
  public:
   BertEmbedder(const std::filesystem::path& dir, const EmbedderOptions& options)
       : options_(options),
         tokenizer_(text::BertTokenizer::load(dir)),
-        model_(BertModel::load(dir)),
+        model_(load_model(dir, options.compute_type)),
         // Texts are cut to the model's positions too (a small model may have fewer than 512).
         max_length_(static_cast<int>(
             std::min<std::int64_t>(options.max_length, model_.config().max_position_embeddings))),
-        key_(model_key(dir) + ";max_length=" + std::to_string(max_length_)) {
+        key_(model_key(dir) + ";max_length=" + std::to_string(max_length_) + int8_suffix(options)) {
     if (options.batch_size < 1) throw Error("--batch-size must be at least 1");
     set_threads(options.threads);
   }

@@ -4,6 +4,14 @@
 
 namespace lamp::nn {
 
+// How linear layers compute (nn/linear.h): fp32, exact to transformers, or int8 weights with
+// dynamically quantized inputs, faster and close but not equal.
+enum class ComputeType { kFloat32, kInt8 };
+
+inline const char* compute_type_name(ComputeType type) {
+  return type == ComputeType::kInt8 ? "int8" : "float32";
+}
+
 // Generation with transformers' semantics (nn/generate.h).
 struct GenerationOptions {
   int num_beams = 1;
@@ -21,6 +29,7 @@ struct Seq2SeqOptions {
   GenerationOptions generation{.num_beams = 4, .max_length = 128};
   int max_input_length = 256;
   int batch_size = 16;
+  ComputeType compute_type = ComputeType::kFloat32;
 };
 
 // Contriever-style embedding (nn/embedder.h).
@@ -28,6 +37,7 @@ struct EmbedderOptions {
   int threads = 0;       // torch intra-op threads; 0: all cores
   int batch_size = 16;   // texts per forward pass (the official code uses 16)
   int max_length = 512;  // tokens, [CLS] and [SEP] included
+  ComputeType compute_type = ComputeType::kFloat32;
 };
 
 }  // namespace lamp::nn

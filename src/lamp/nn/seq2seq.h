@@ -25,8 +25,10 @@ namespace lamp::nn {
 
 class Seq2Seq final : public TextGenerator {
  public:
-  // `model_dir` holds config.json, the weights and tokenizer.json.
+  // `model_dir` holds config.json, the weights and tokenizer.json; the model is loaded in
+  // options.compute_type.
   Seq2Seq(const std::filesystem::path& model_dir, Seq2SeqOptions options);
+  // A model already loaded (options.compute_type is not applied).
   Seq2Seq(std::shared_ptr<const T5Model> model, std::shared_ptr<const text::T5Tokenizer> tokenizer,
           Seq2SeqOptions options);
 

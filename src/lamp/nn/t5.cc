@@ -1,5 +1,6 @@
 #include "lamp/nn/t5.h"
 
+#include <cassert>
 #include <cmath>
 #include <limits>
 
@@ -79,10 +80,9 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& 
 
 at::Tensor feed_forward(const T5FeedForward& ff, const T5Config& config, const at::Tensor& x,
                         bool train) {
-  at::Tensor h = config.gated
-                     ? activate(at::linear(x, ff.wi_0), config.activation) * at::linear(x, ff.wi_1)
-                     : activate(at::linear(x, ff.wi), config.activation);  // [B, L, d_ff]
-  return at::linear(drop(h, config.dropout_rate, train), ff.wo);           // [B, L, D]
+  at::Tensor h = config.gated ? activate(linear(x, ff.wi_0), config.activation) * linear(x, ff.wi_1)
+                              : activate(linear(x, ff.wi), config.activation);  // [B, L, d_ff]
+  return linear(drop(h, config.dropout_rate, train), ff.wo);                    // [B, L, D]
 }
 
 std::string block_prefix(const char* stack, std::size_t i) {
@@ -93,10 +93,10 @@ T5Attention load_attention(const WeightLoader& w, const T5Config& c, const std::
                            bool relative_bias) {
   std::int64_t inner = c.num_heads * c.d_kv;
   T5Attention a;
-  a.q = w.get(prefix + ".q.weight", {inner, c.d_model});
-  a.k = w.get(prefix + ".k.weight", {inner, c.d_model});
-  a.v = w.get(prefix + ".v.weight", {inner, c.d_model});
-  a.o = w.get(prefix + ".o.weight", {c.d_model, inner});
+  a.q.weight = w.get(prefix + ".q.weight", {inner, c.d_model});
+  a.k.weight = w.get(prefix + ".k.weight", {inner, c.d_model});
+  a.v.weight = w.get(prefix + ".v.weight", {inner, c.d_model});
+  a.o.weight = w.get(prefix + ".o.weight", {c.d_model, inner});
   if (relative_bias)
     a.relative_attention_bias = w.get(prefix + ".relative_attention_bias.weight",
                                       {c.relative_attention_num_buckets, c.num_heads});
@@ -107,12 +107,12 @@ T5FeedForward load_feed_forward(const WeightLoader& w, const T5Config& c,
                                 const std::string& prefix) {
   T5FeedForward f;
   if (c.gated) {
-    f.wi_0 = w.get(prefix + ".wi_0.weight", {c.d_ff, c.d_model});
-    f.wi_1 = w.get(prefix + ".wi_1.weight", {c.d_ff, c.d_model});
+    f.wi_0.weight = w.get(prefix + ".wi_0.weight", {c.d_ff, c.d_model});
+    f.wi_1.weight = w.get(prefix + ".wi_1.weight", {c.d_ff, c.d_model});
   } else {
-    f.wi = w.get(prefix + ".wi.weight", {c.d_ff, c.d_model});
+    f.wi.weight = w.get(prefix + ".wi.weight", {c.d_ff, c.d_model});
   }
-  f.wo = w.get(prefix + ".wo.weight", {c.d_model, c.d_ff});
+  f.wo.weight = w.get(prefix + ".wo.weight", {c.d_model, c.d_ff});
   return f;
 }
 
@@ -139,10 +139,10 @@ T5Stack load_stack(const WeightLoader& w, const T5Config& c, bool decoder) {
 }
 
 void add_attention(NamedTensors& out, const std::string& prefix, const T5Attention& a) {
-  out.emplace_back(prefix + ".q.weight", a.q);
-  out.emplace_back(prefix + ".k.weight", a.k);
-  out.emplace_back(prefix + ".v.weight", a.v);
-  out.emplace_back(prefix + ".o.weight", a.o);
+  out.emplace_back(prefix + ".q.weight", a.q.weight);
+  out.emplace_back(prefix + ".k.weight", a.k.weight);
+  out.emplace_back(prefix + ".v.weight", a.v.weight);
+  out.emplace_back(prefix + ".o.weight", a.o.weight);
   if (a.relative_attention_bias.defined())
     out.emplace_back(prefix + ".relative_attention_bias.weight", a.relative_attention_bias);
 }
@@ -159,12 +159,12 @@ void add_stack(NamedTensors& out, const char* name, const T5Stack& stack, bool d
     }
     std::string ff = p + (decoder ? "2" : "1");
     const T5FeedForward& f = b.feed_forward;
-    if (f.wi.defined()) out.emplace_back(ff + ".DenseReluDense.wi.weight", f.wi);
-    if (f.wi_0.defined()) {
-      out.emplace_back(ff + ".DenseReluDense.wi_0.weight", f.wi_0);
-      out.emplace_back(ff + ".DenseReluDense.wi_1.weight", f.wi_1);
+    if (f.wi.weight.defined()) out.emplace_back(ff + ".DenseReluDense.wi.weight", f.wi.weight);
+    if (f.wi_0.weight.defined()) {
+      out.emplace_back(ff + ".DenseReluDense.wi_0.weight", f.wi_0.weight);
+      out.emplace_back(ff + ".DenseReluDense.wi_1.weight", f.wi_1.weight);
     }
-    out.emplace_back(ff + ".DenseReluDense.wo.weight", f.wo);
+    out.emplace_back(ff + ".DenseReluDense.wo.weight", f.wo.weight);
     out.emplace_back(ff + ".layer_norm.weight", b.feed_forward_norm);
   }
   out.emplace_back(std::string(name) + ".final_layer_norm.weight", stack.final_layer_norm);
@@ -185,8 +185,9 @@ T5Model T5Model::load(const std::filesystem::path& dir, at::ScalarType dtype) {
   weights.shared = w.get("shared.weight", {config.vocab_size, config.d_model});
   weights.encoder = load_stack(w, config, false);
   weights.decoder = load_stack(w, config, true);
-  if (!config.tie_word_embeddings)
-    weights.lm_head = w.get("lm_head.weight", {config.vocab_size, config.d_model});
+  weights.lm_head.weight = config.tie_word_embeddings
+                               ? weights.shared
+                               : w.get("lm_head.weight", {config.vocab_size, config.d_model});
   return T5Model(std::move(config), std::move(weights));
 }
 
@@ -194,12 +195,27 @@ T5Model::T5Model(T5Config config, T5Weights weights)
     : config_(std::move(config)), weights_(std::move(weights)) {}
 
 NamedTensors T5Model::named_tensors() const {
+  assert(!quantized());
   NamedTensors out;
   out.emplace_back("shared.weight", weights_.shared);
   add_stack(out, "encoder", weights_.encoder, false);
   add_stack(out, "decoder", weights_.decoder, true);
-  if (weights_.lm_head.defined()) out.emplace_back("lm_head.weight", weights_.lm_head);
+  if (!config_.tie_word_embeddings) out.emplace_back("lm_head.weight", weights_.lm_head.weight);
   return out;
+}
+
+void T5Model::quantize_int8() {
+  for (T5Stack* stack : {&weights_.encoder, &weights_.decoder}) {
+    for (T5Block& b : stack->block) {
+      for (T5Attention* a : {&b.self_attention, &b.cross_attention})
+        for (Linear* l : {&a->q, &a->k, &a->v, &a->o})
+          if (l->weight.defined()) nn::quantize_int8(*l);  // the encoder has no cross attention
+      T5FeedForward& f = b.feed_forward;
+      for (Linear* l : {&f.wi, &f.wi_0, &f.wi_1, &f.wo})
+        if (l->weight.defined()) nn::quantize_int8(*l);  // wi or wi_0 and wi_1
+    }
+  }
+  nn::quantize_int8(weights_.lm_head);  // a quantized copy of `shared` when tied
 }
 
 T5Model::LabelledPass T5Model::forward(const at::Tensor& input_ids, const at::Tensor& mask,
@@ -238,11 +254,11 @@ at::Tensor T5Model::encode(const at::Tensor& input_ids, const at::Tensor& mask, 
   for (const T5Block& b : weights_.encoder.block) {
     at::Tensor x = rms_norm(h, b.self_attention_norm, c.layer_norm_epsilon);
     const T5Attention& a = b.self_attention;
-    at::Tensor attended = attend(split_heads(at::linear(x, a.q), c.num_heads),
-                                 split_heads(at::linear(x, a.k), c.num_heads).transpose(2, 3),
-                                 split_heads(at::linear(x, a.v), c.num_heads), bias, c.dropout_rate,
+    at::Tensor attended = attend(split_heads(linear(x, a.q), c.num_heads),
+                                 split_heads(linear(x, a.k), c.num_heads).transpose(2, 3),
+                                 split_heads(linear(x, a.v), c.num_heads), bias, c.dropout_rate,
                                  train);  // [B, S, H*K]
-    h = h + drop(at::linear(attended, a.o), c.dropout_rate, train);
+    h = h + drop(linear(attended, a.o), c.dropout_rate, train);
     x = rms_norm(h, b.feed_forward_norm, c.layer_norm_epsilon);
     h = h + drop(feed_forward(b.feed_forward, c, x, train), c.dropout_rate, train);
   }
@@ -273,8 +289,8 @@ at::Tensor T5Model::run_decoder(const at::Tensor& decoder_input_ids,
     const T5Block& b = weights_.decoder.block[i];
     at::Tensor x = rms_norm(h, b.self_attention_norm, c.layer_norm_epsilon);
     const T5Attention& a = b.self_attention;
-    at::Tensor k_t = split_heads(at::linear(x, a.k), c.num_heads).transpose(2, 3);  // [B, H, K, T]
-    at::Tensor v = split_heads(at::linear(x, a.v), c.num_heads);                    // [B, H, T, K]
+    at::Tensor k_t = split_heads(linear(x, a.k), c.num_heads).transpose(2, 3);  // [B, H, K, T]
+    at::Tensor v = split_heads(linear(x, a.v), c.num_heads);                    // [B, H, T, K]
     if (cache) {
       if (offset > 0) {
         k_t = at::cat({cache->self_k_t[i], k_t}, 3);  // [B, H, K, t+T]
@@ -283,20 +299,20 @@ at::Tensor T5Model::run_decoder(const at::Tensor& decoder_input_ids,
       cache->self_k_t[i] = k_t;
       cache->self_v[i] = v;
     }
-    at::Tensor attended = attend(split_heads(at::linear(x, a.q), c.num_heads), k_t, v, self_bias,
-                                 c.dropout_rate, train);
-    h = h + drop(at::linear(attended, a.o), c.dropout_rate, train);
+    at::Tensor attended =
+        attend(split_heads(linear(x, a.q), c.num_heads), k_t, v, self_bias, c.dropout_rate, train);
+    h = h + drop(linear(attended, a.o), c.dropout_rate, train);
 
     x = rms_norm(h, b.cross_attention_norm, c.layer_norm_epsilon);
     const T5Attention& ca = b.cross_attention;
     at::Tensor ck_t = cache ? cache->cross_k_t[i]
-                            : split_heads(at::linear(encoder_states, ca.k), c.num_heads)
+                            : split_heads(linear(encoder_states, ca.k), c.num_heads)
                                   .transpose(2, 3);  // [B, H, K, S]
     at::Tensor cv =
-        cache ? cache->cross_v[i] : split_heads(at::linear(encoder_states, ca.v), c.num_heads);
-    attended = attend(split_heads(at::linear(x, ca.q), c.num_heads), ck_t, cv, cross_mask,
+        cache ? cache->cross_v[i] : split_heads(linear(encoder_states, ca.v), c.num_heads);
+    attended = attend(split_heads(linear(x, ca.q), c.num_heads), ck_t, cv, cross_mask,
                       c.dropout_rate, train);
-    h = h + drop(at::linear(attended, ca.o), c.dropout_rate, train);
+    h = h + drop(linear(attended, ca.o), c.dropout_rate, train);
 
     x = rms_norm(h, b.feed_forward_norm, c.layer_norm_epsilon);
     h = h + drop(feed_forward(b.feed_forward, c, x, train), c.dropout_rate, train);
@@ -307,10 +323,10 @@ at::Tensor T5Model::run_decoder(const at::Tensor& decoder_input_ids,
 }
 
 at::Tensor T5Model::lm_logits(const at::Tensor& decoder_states) const {
-  if (weights_.lm_head.defined()) return at::linear(decoder_states, weights_.lm_head);
+  if (!config_.tie_word_embeddings) return linear(decoder_states, weights_.lm_head);
   // Tied embeddings: T5 v1.0 rescales before sharing the input embedding.
-  return at::linear(decoder_states * std::pow(static_cast<double>(config_.d_model), -0.5),
-                    weights_.shared);
+  return linear(decoder_states * std::pow(static_cast<double>(config_.d_model), -0.5),
+                weights_.lm_head);
 }
 
 at::Tensor T5Model::decode(const at::Tensor& decoder_input_ids, const at::Tensor& encoder_states,
@@ -326,11 +342,11 @@ T5DecoderCache T5Model::start_decoding(const at::Tensor& encoder_states,
   cache.self_v.resize(layers);
   for (const T5Block& b : weights_.decoder.block) {
     cache.cross_k_t.push_back(
-        split_heads(at::linear(encoder_states, b.cross_attention.k), config_.num_heads)
+        split_heads(linear(encoder_states, b.cross_attention.k), config_.num_heads)
             .transpose(2, 3)
             .contiguous());
     cache.cross_v.push_back(
-        split_heads(at::linear(encoder_states, b.cross_attention.v), config_.num_heads));
+        split_heads(linear(encoder_states, b.cross_attention.v), config_.num_heads));
   }
   cache.cross_mask = additive_mask(encoder_mask, encoder_states.scalar_type())
                          .view({encoder_mask.size(0), 1, 1, encoder_mask.size(1)});

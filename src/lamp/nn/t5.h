@@ -19,19 +19,20 @@
 #include <vector>
 
 #include "lamp/nn/config.h"
+#include "lamp/nn/linear.h"
 #include "lamp/nn/weights.h"
 
 namespace lamp::nn {
 
 struct T5Attention {
-  at::Tensor q, k, v, o;               // [H*K, D] (o: [D, H*K])
+  Linear q, k, v, o;                   // [H*K, D] (o: [D, H*K])
   at::Tensor relative_attention_bias;  // [buckets, H]; block 0 of each stack only
 };
 
 struct T5FeedForward {
-  at::Tensor wi;          // [d_ff, D] (relu)
-  at::Tensor wi_0, wi_1;  // [d_ff, D] (gated)
-  at::Tensor wo;          // [D, d_ff]
+  Linear wi;          // [d_ff, D] (relu)
+  Linear wi_0, wi_1;  // [d_ff, D] (gated)
+  Linear wo;          // [D, d_ff]
 };
 
 // encoder.block.N.layer.{0: self attention, 1: feed forward}
@@ -53,7 +54,7 @@ struct T5Stack {
 struct T5Weights {
   at::Tensor shared;  // [V, D]: both stacks' embed_tokens
   T5Stack encoder, decoder;
-  at::Tensor lm_head;  // [V, D]; undefined when tied to shared
+  Linear lm_head;  // [V, D]; the `shared` tensor itself when tied
 };
 
 // The decoder's incremental state for a batch of B rows.
@@ -81,7 +82,12 @@ class T5Model {
   const T5Config& config() const { return config_; }
   const T5Weights& weights() const { return weights_; }
   // Every tensor under its checkpoint name (shared.weight once; lm_head.weight when untied).
+  // fp32 models only (an int8 model has no fp32 linear weights to save or train).
   NamedTensors named_tensors() const;
+  // Switches every linear layer, the LM head included, to int8 (nn/linear.h); the embeddings,
+  // norms and attention products stay fp32. For inference only.
+  void quantize_int8();
+  bool quantized() const { return weights_.lm_head.quantized(); }
 
   // Dropout (config.dropout_rate) is applied when `train` is true.
   // input_ids, mask: [B, S] int64 -> [B, S, D]
