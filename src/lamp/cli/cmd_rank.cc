@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -48,20 +49,39 @@ void add_rank_command(CLI::App& app) {
   cmd->callback([args] {
     args->options.ranker = parse_ranker(args->ranker);
     const TaskSpec* task = args->task.empty() ? nullptr : &find_task(args->task);
-    Questions questions = read_questions(args->questions, task);
+    std::FILE* bar_out = progress_wanted(false) ? stderr : nullptr;
+    std::optional<Questions> questions;
+    std::vector<SampleRanking> rankings;
     std::optional<DenseRanker> dense;
-    if (args->options.ranker == RankerKind::kContriever) dense.emplace(args->dense, args->options);
-    ProgressBar bar(fmt::format("{} {}", questions.task().name, args->ranker), questions.size(),
-                    progress_wanted(false) ? stderr : nullptr);
-    RankOptions options = args->options;  // with the embedder attached by DenseRanker
-    options.progress = &bar;
-    std::vector<SampleRanking> rankings =
-        locate_errors_in(args->questions, [&] { return rank_profiles(questions, options); });
-    bar.finish();
-    if (dense) dense->report();
-    write_ranking(args->out, to_ranking(questions, rankings));
-    std::fprintf(stderr, "lamp: ranked %zu profiles (%s, %s) into %s\n", questions.size(),
-                 std::string(questions.task().name).c_str(), args->ranker.c_str(),
+    if (args->options.ranker == RankerKind::kContriever) {
+      questions.emplace(read_questions(args->questions, task));
+      dense.emplace(args->dense, args->options);
+      ProgressBar bar(fmt::format("{} {}", questions->task().name, args->ranker), questions->size(),
+                      bar_out);
+      RankOptions options = args->options;  // with the embedder attached by DenseRanker
+      options.progress = &bar;
+      rankings =
+          locate_errors_in(args->questions, [&] { return rank_profiles(*questions, options); });
+      bar.finish();
+      dense->report();
+    } else {
+      // Ranked while the file is read; the bar counts the file's MB whose samples are ranked.
+      const std::uintmax_t mb = (std::filesystem::file_size(args->questions) + 999'999) / 1'000'000;
+      ProgressBar bar(
+          fmt::format("{} {} MB", task != nullptr ? task->name : "lamp rank", args->ranker), mb,
+          bar_out);
+      RankOptions options = args->options;
+      options.progress = &bar;
+      StreamingRanker ranker(options);
+      rankings = locate_errors_in(args->questions, [&] {
+        questions.emplace(read_questions(args->questions, task, ranker));
+        return ranker.finish();
+      });
+      bar.finish();
+    }
+    write_ranking(args->out, to_ranking(*questions, rankings));
+    std::fprintf(stderr, "lamp: ranked %zu profiles (%s, %s) into %s\n", questions->size(),
+                 std::string(questions->task().name).c_str(), args->ranker.c_str(),
                  args->out.c_str());
   });
 }

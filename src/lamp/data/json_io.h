@@ -23,6 +23,27 @@ namespace lamp {
 // input (the registry's input templates); a file it cannot recognise is an error asking for one.
 Questions read_questions(const std::filesystem::path& path, const TaskSpec* task);
 
+// Takes the samples of a questions file while read_questions reads it, so that work on them can
+// start before the whole file is parsed (lamp rank ranks them meanwhile). Called on the reading
+// thread.
+class SampleSink {
+ public:
+  virtual ~SampleSink() = default;
+  // Sample `index` has been read and checked; `bytes_read` of the file are parsed. Its views
+  // (profile included) stay valid until release_profiles() is called or, after read_questions
+  // returns, as long as the Questions it returns.
+  virtual void take(const TaskSpec& task, std::size_t index, const Sample& sample,
+                    std::span<const ProfileItem> profile, std::size_t bytes_read) = 0;
+  // The profiles taken so far are about to move (the item storage grows, which a file of
+  // unusually small items can make happen) or to be freed (the file is malformed): stop using
+  // them before returning.
+  virtual void release_profiles() = 0;
+};
+
+// The same, handing each sample to `sink` as soon as it is read. A sample the sink has taken is
+// still checked against later ones (duplicate ids), so a later error can follow its take().
+Questions read_questions(const std::filesystem::path& path, const TaskSpec* task, SampleSink& sink);
+
 // Reads an outputs file (golds or predictions): the official object or a bare list of records.
 // "output" may be a string or a number (kept as its JSON text, as str() of it would be close
 // enough for every metric). Duplicate ids are kept; the metrics decide (the last one wins).

@@ -100,6 +100,9 @@ TEST_F(JsonIo, NotJsonGivesByteOffset) {
       "[" + lamp4_sample("1", R"([{"id": "p", "title": "t", "text": "x"}])") + ", {\"id\": ");
   EXPECT_NE(what.find("q.json: "), std::string::npos) << what;
   EXPECT_NE(what.find("not valid JSON"), std::string::npos) << what;
+  // An unterminated string fails the structural index, before any record is read.
+  what = questions_error("[{\"id\": \"1\", \"input\": \"abc}]");
+  EXPECT_NE(what.find("q.json: not valid JSON"), std::string::npos) << what;
   what = questions_error("[{\"id\": \"1\", \"input\": tru}]");
   EXPECT_NE(what.find("q.json: byte 22: record 0 (id \"1\"): field \"input\": not valid JSON"),
             std::string::npos)

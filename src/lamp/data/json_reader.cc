@@ -208,13 +208,17 @@ void parse_document(const char* data, std::size_t size, std::size_t capacity, Cu
                     Parse&& parse) {
   od::parser parser;
   od::document doc;
+  bool indexed = false;  // a file that fails the structural index (unbalanced brackets) has no doc
   try {
     doc = parser.iterate(simdjson::padded_string_view(data, size, capacity));
+    indexed = true;
     parse(doc);
   } catch (const simdjson::simdjson_error& e) {
     Location where = cursor.location();
-    auto location = doc.current_location();
-    if (!location.error()) where.byte_offset = static_cast<std::size_t>(location.value() - data);
+    if (indexed) {
+      auto location = doc.current_location();
+      if (!location.error()) where.byte_offset = static_cast<std::size_t>(location.value() - data);
+    }
     throw Error(where, fmt::format("not valid JSON ({})", simdjson::error_message(e.error())));
   }
 }
@@ -254,7 +258,11 @@ const TaskSpec* recognise_task(std::string_view input) {
   return found;
 }
 
-Questions read_questions(const std::filesystem::path& path, const TaskSpec* task) {
+namespace {
+
+// read_questions, with an optional sink.
+Questions read_questions_into(const std::filesystem::path& path, const TaskSpec* task,
+                              SampleSink* sink) {
   auto mapped = std::make_shared<MappedFile>(path, simdjson::SIMDJSON_PADDING);
   MappedFile& file = *mapped;
   Cursor cursor{.file = path.string()};
@@ -310,6 +318,7 @@ Questions read_questions(const std::filesystem::path& path, const TaskSpec* task
                                 fmt::join(task->profile_fields, ", ")));
       }
     }
+    if (sink != nullptr && items.size() == items.capacity()) sink->release_profiles();
     items.push_back(item);
   };
 
@@ -380,6 +389,13 @@ Questions read_questions(const std::filesystem::path& path, const TaskSpec* task
             cursor.fail(fmt::format("duplicate sample id (also record {})", it->second));
           }
           samples.push_back(s);
+          if (sink != nullptr) {
+            auto location = doc.current_location();
+            const std::size_t bytes_read =
+                location.error() ? file.size()
+                                 : static_cast<std::size_t>(location.value() - file.data());
+            sink->take(*task, index, s, std::span(items).subspan(s.profile_begin), bytes_read);
+          }
           ++index;
           // Let the pages already parsed leave the resident set; the views into them stay valid
           // (the kernel maps them back from the page cache when they are read).
@@ -391,6 +407,24 @@ Questions read_questions(const std::filesystem::path& path, const TaskSpec* task
   }
   return Questions(*task, std::move(arena), std::move(samples), std::move(items), has_dates,
                    std::move(mapped));
+}
+
+}  // namespace
+
+Questions read_questions(const std::filesystem::path& path, const TaskSpec* task) {
+  return read_questions_into(path, task, nullptr);
+}
+
+Questions read_questions(const std::filesystem::path& path, const TaskSpec* task,
+                         SampleSink& sink) {
+  // The sink may still be reading the profiles when the parse fails: it must let go of them
+  // before the items are freed.
+  try {
+    return read_questions_into(path, task, &sink);
+  } catch (...) {
+    sink.release_profiles();
+    throw;
+  }
 }
 
 Outputs parse_outputs(std::string_view json, const std::string& name) {

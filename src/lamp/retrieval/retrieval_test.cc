@@ -64,10 +64,85 @@ TEST_P(Bm25Conformance, RankingAndScoresEqualOfficial) {
   EXPECT_EQ(testing_util::slurp(tmp / "r.json"), testing_util::slurp(dir / "ranking.json"));
 }
 
+// Ranking while the file is read gives rank_profiles' rankings and scores, for every ranker
+// that ranks samples alone and any thread count.
+TEST_P(Bm25Conformance, StreamingEqualsBatch) {
+  fs::path file = kBm25 / ("LaMP-" + std::to_string(GetParam())) / "questions.json";
+  const TaskSpec& task = find_task("LaMP-" + std::to_string(GetParam()));
+  for (RankerKind ranker : {RankerKind::kBm25, RankerKind::kRandom}) {
+    for (int threads : {1, 2, 3}) {
+      ProgressBar bar("bm25", 1000, nullptr);
+      StreamingRanker streaming(
+          {.ranker = ranker, .seed = 3, .threads = threads, .progress = &bar});
+      Questions questions = read_questions(file, &task, streaming);
+      std::vector<SampleRanking> streamed = streaming.finish();
+      std::vector<SampleRanking> batch =
+          rank_profiles(questions, {.ranker = ranker, .seed = 3, .threads = threads});
+      ASSERT_EQ(streamed.size(), batch.size());
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        EXPECT_EQ(streamed[i].order, batch[i].order) << i << " threads " << threads;
+        EXPECT_EQ(streamed[i].scores, batch[i].scores) << i << " threads " << threads;
+      }
+      EXPECT_EQ(bar.done(), fs::file_size(file) / 1'000'000);
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, Bm25Conformance, testing::Range(1, 8),
                          [](const auto& test_case) {
                            return "LaMP_" + std::to_string(test_case.param);
                          });
+
+// Items of under 32 bytes of JSON outgrow the reader's first item storage, which moves while
+// samples are being ranked from it; the lowest-numbered failing sample's error is reported.
+TEST(StreamingRanker, StorageThatMovesAndErrors) {
+  std::string json = "[";
+  for (int i = 0; i < 300; ++i) {
+    if (i > 0) json += ",";
+    json +=
+        R"({"id":")" + std::to_string(i) +
+        R"(","input":"Paraphrase the following tweet without any explanation before or after it: a b","profile":[)";
+    for (int j = 0; j < 40; ++j)
+      json += std::string(j > 0 ? "," : "") + R"({"id":")" + std::to_string(j) + R"(","text":"a"})";
+    json += "]}";
+  }
+  json += "]";
+  testing_util::TempDir tmp;
+  fs::path file = tmp.write("q.json", json);
+  const TaskSpec& task = find_task("LaMP-7");
+  for (int threads : {1, 2, 3}) {
+    StreamingRanker streaming({.threads = threads});
+    Questions questions = read_questions(file, &task, streaming);
+    std::vector<SampleRanking> streamed = streaming.finish();
+    std::vector<SampleRanking> batch = rank_profiles(questions, {.threads = threads});
+    ASSERT_EQ(streamed.size(), 300u);
+    for (std::size_t i = 0; i < batch.size(); ++i) EXPECT_EQ(streamed[i].order, batch[i].order);
+  }
+
+  // Samples 5 and 9 lack the query marker.
+  std::string bad = json;
+  for (int id : {9, 5}) {
+    const std::string from =
+        R"({"id":")" + std::to_string(id) +
+        R"(","input":"Paraphrase the following tweet without any explanation before or after it:)";
+    bad.replace(bad.find(from), from.size(), R"({"id":")" + std::to_string(id) + R"(","input":"x)");
+  }
+  fs::path bad_file = tmp.write("bad.json", bad);
+  for (int threads : {1, 2, 3}) {
+    StreamingRanker streaming({.threads = threads});
+    Questions questions = read_questions(bad_file, &task, streaming);
+    try {
+      streaming.finish();
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.where().record_id, "5") << threads;
+    }
+  }
+  // A parse error stops the ranking and is what the reader reports.
+  fs::path broken = tmp.write("broken.json", json.substr(0, json.size() / 2));
+  StreamingRanker streaming({.threads = 2});
+  EXPECT_THROW(read_questions(broken, &task, streaming), Error);
+}
 
 TEST(Bm25, EpsilonFloorAndStatistics) {
   // Three documents; "a" is in all three: idf = ln(0.5) - ln(3.5) < 0, so it gets eps.

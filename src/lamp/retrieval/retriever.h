@@ -12,10 +12,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "lamp/data/dataset.h"
+#include "lamp/data/json_io.h"
 #include "lamp/retrieval/bm25.h"
 
 namespace lamp {
@@ -53,6 +56,31 @@ struct SampleRanking {
 };
 
 std::vector<SampleRanking> rank_profiles(const Questions& questions, const RankOptions& options);
+
+// The same for kBm25, kRecency and kRandom, ranking each sample while the file is still being
+// read: pass it to read_questions(path, task, sink), then call finish(). options.threads threads
+// in all, the reading thread included: it reads, and ranks itself whenever the others fall more
+// than a few samples behind, so the text it hands over is still in cache and every thread stays
+// busy. options.progress, when set, is advanced in MB of the file (1e6 bytes) as its samples
+// are ranked. The rankings equal rank_profiles' for any thread count.
+class StreamingRanker final : public SampleSink {
+ public:
+  explicit StreamingRanker(const RankOptions& options);
+  ~StreamingRanker() override;
+  StreamingRanker(const StreamingRanker&) = delete;
+  StreamingRanker& operator=(const StreamingRanker&) = delete;
+
+  void take(const TaskSpec& task, std::size_t index, const Sample& sample,
+            std::span<const ProfileItem> profile, std::size_t bytes_read) override;
+  void release_profiles() override;
+  // Once read_questions has returned (its Questions alive): the rankings of all samples taken,
+  // in sample order. Errors as rank_profiles': the lowest-numbered failing sample's.
+  std::vector<SampleRanking> finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // The ranking file's content: sample id -> profile ids in ranked order.
 Ranking to_ranking(const Questions& questions, const std::vector<SampleRanking>& rankings);
