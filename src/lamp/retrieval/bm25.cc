@@ -176,14 +176,15 @@ class Bm25Corpus {
   }
   std::size_t vocabulary() const { return n_words_; }
   std::size_t query_size() const { return query_tokens_.size(); }
-  // Of the query's i-th token: its document frequency (0: not in the corpus) and its postings.
-  std::uint32_t query_df(std::size_t i) const {
-    const std::uint32_t id = query_ids_[query_tokens_[i]];
+  std::size_t query_words() const { return query_keys_.size(); }
+  // The distinct query word (an index below query_words()) of the query's i-th token.
+  std::uint32_t query_word(std::size_t i) const { return query_tokens_[i]; }
+  // Of query word q: its document frequency (0: not in the corpus) and its postings.
+  std::uint32_t query_df(std::uint32_t q) const {
+    const std::uint32_t id = query_ids_[q];
     return id == 0 ? 0 : words_[id].df;
   }
-  std::span<const Posting> query_postings(std::size_t i) const {
-    return postings_[query_tokens_[i]];
-  }
+  std::span<const Posting> query_postings(std::uint32_t q) const { return postings_[q]; }
 
  private:
   static constexpr std::uint32_t kNoDoc = UINT32_MAX;
@@ -212,27 +213,30 @@ class Bm25Corpus {
           doc_(corpus.doc_) {}
 
     // Counts the token before `key` (if any) while key's record is fetched: one token of
-    // lookahead hides most of the record's cache miss.
+    // lookahead hides most of the record's cache miss. The word number read for the prefetch is
+    // kept: counting the token before may add a word or grow the table meanwhile, but a number
+    // is only used once its record matches the token, and numbers never change.
     [[gnu::always_inline]] void count(const Key& key) {
-      __builtin_prefetch(&words_[slots_[key.hash >> shift_]]);
-      if (pending_.size != 0) count_now(pending_);
+      const std::uint32_t id = slots_[key.hash >> shift_];
+      __builtin_prefetch(&words_[id]);
+      if (pending_.size != 0) count_now(pending_, pending_id_);
       pending_ = key;
+      pending_id_ = id;
     }
 
     void save() {
-      if (pending_.size != 0) count_now(pending_);
+      if (pending_.size != 0) count_now(pending_, pending_id_);
       corpus_->n_touched_ = n_touched_;
       corpus_->doc_length_ += static_cast<std::uint32_t>(tokens_);
     }
 
    private:
-    [[gnu::always_inline]] void count_now(const Key& key) {
-      const std::size_t slot = key.hash >> shift_;
-      std::uint32_t id = slots_[slot];
+    // Counts `key`, whose word is probably number `id` (the number in its home slot).
+    [[gnu::always_inline]] void count_now(const Key& key, std::uint32_t id) {
       const Word& home = words_[id];
       if (((home.head ^ key.head) | (home.tail ^ key.tail) | (home.size ^ key.size) |
            static_cast<std::uint64_t>(key.size > 16)) != 0) [[unlikely]] {
-        id = corpus_->locate(key.head, key.tail, key.data, key.size, slot);
+        id = corpus_->locate(key.head, key.tail, key.data, key.size, key.hash >> shift_);
         slots_ = corpus_->slots_.data();
         words_ = corpus_->words_.data();
         shift_ = corpus_->shift_;
@@ -249,6 +253,7 @@ class Bm25Corpus {
     }
 
     Key pending_;  // size 0: none
+    std::uint32_t pending_id_ = 0;
     Bm25Corpus* corpus_;
     std::uint32_t* slots_;
     Word* words_;
@@ -400,16 +405,31 @@ void Bm25Scorer::finish(std::vector<double>& scores) {
     const double dl = static_cast<double>(doc_lengths[d]);
     denominator_[d] = params_.k1 * ((1 - params_.b) + (params_.b * dl) / avgdl_);
   }
+  // A word's term for a document is the same for each of its tokens in the query (queries
+  // repeat words): computed once per word, then added once per token, in token order as numpy
+  // adds them.
+  constexpr std::size_t kNotYet = SIZE_MAX;
+  term_offsets_.assign(corpus.query_words(), kNotYet);
+  terms_.clear();
   for (std::size_t i = 0; i < corpus.query_size(); ++i) {
-    const std::uint32_t df = corpus.query_df(i);
+    const std::uint32_t q = corpus.query_word(i);
+    const std::uint32_t df = corpus.query_df(q);
     if (df == 0) continue;  // unknown words add 0
-    double idf = idf_by_df_[df];
-    if (!params_.lucene_idf && idf < 0) idf = eps_;
     // Documents without the word add idf * 0 (+-0.0), which changes no sum: skip them.
-    for (const Bm25Corpus::Posting& p : corpus.query_postings(i)) {
-      const double tf = p.tf;
-      scores[p.doc] += idf * ((tf * (params_.k1 + 1)) / (tf + denominator_[p.doc]));
+    std::span<const Bm25Corpus::Posting> postings = corpus.query_postings(q);
+    if (term_offsets_[q] == kNotYet) {
+      double idf = idf_by_df_[df];
+      if (!params_.lucene_idf && idf < 0) idf = eps_;
+      term_offsets_[q] = terms_.size();
+      terms_.resize(terms_.size() + postings.size());
+      double* term = terms_.data() + term_offsets_[q];
+      for (std::size_t k = 0; k < postings.size(); ++k) {
+        const double tf = postings[k].tf;
+        term[k] = idf * ((tf * (params_.k1 + 1)) / (tf + denominator_[postings[k].doc]));
+      }
     }
+    const double* term = terms_.data() + term_offsets_[q];
+    for (std::size_t k = 0; k < postings.size(); ++k) scores[postings[k].doc] += term[k];
   }
 }
 

@@ -62,8 +62,10 @@ class Bm25Scorer {
   double average_idf_ = 0, eps_ = 0, avgdl_ = 0;
   // Scratch reused across calls.
   std::unique_ptr<Bm25Corpus> corpus_;
-  std::vector<double> idf_by_df_;    // by document frequency
-  std::vector<double> denominator_;  // by document
+  std::vector<double> idf_by_df_;          // by document frequency
+  std::vector<double> denominator_;        // by document
+  std::vector<double> terms_;              // by query word, then posting: its score terms
+  std::vector<std::size_t> term_offsets_;  // by query word: where its terms start
 };
 
 }  // namespace lamp
