@@ -1,16 +1,38 @@
 #include "lamp/nn/linear.h"
 
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
+#include <cstdint>
 #include <mutex>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "lamp/core/error.h"
 
 namespace lamp::nn {
+
+struct Int8Weight {
+  c10::IValue packed;  // the quantized engine's prepacked weight and bias
+  // For lamp's kernel: the same int8 values, each row zero-padded to a multiple of 32 columns.
+  at::Tensor values;   // [out, padded_in] int8
+  at::Tensor scales;   // [out] float
+  at::Tensor offsets;  // [out] int32: 64 * the row's sum (inputs are shifted by +64)
+  at::Tensor bias;     // [out] float or undefined
+  std::int64_t in = 0;
+};
+
 namespace {
+
+constexpr std::int64_t kBlock = 32;  // bytes of one AVX2 register
+constexpr int kInputShift = 64;      // 7-bit inputs in [-63, 63] become unsigned [1, 127]
 
 // The quantized engine is process-wide; the first quantization picks it.
 void select_engine() {
@@ -42,6 +64,102 @@ c10::OperatorHandle op(const char* name) {
   return c10::Dispatcher::singleton().findSchemaOrThrow(name, "");
 }
 
+#if defined(__x86_64__)
+#define LAMP_AVX2 __attribute__((target("avx2,fma")))
+
+bool has_avx2() {
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return avx2;
+}
+
+LAMP_AVX2 std::int32_t sum_lanes(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// Each row of x [M, K] to 7 bits with its own scale, shifted to unsigned, zero-padded to
+// `padded` columns: q [M, padded], scale [M].
+LAMP_AVX2 void quantize_rows(const float* x, std::int64_t rows, std::int64_t in,
+                             std::int64_t padded, std::uint8_t* q, float* scale) {
+  for (std::int64_t m = 0; m < rows; ++m) {
+    const float* row = x + m * in;
+    float largest = 0;
+    for (std::int64_t k = 0; k < in; ++k) largest = std::max(largest, std::abs(row[k]));
+    scale[m] = largest / 63.0f;
+    const float inverse = largest > 0 ? 63.0f / largest : 0.0f;
+    std::uint8_t* out = q + m * padded;
+    for (std::int64_t k = 0; k < in; ++k)
+      out[k] = static_cast<std::uint8_t>(std::nearbyint(row[k] * inverse) + kInputShift);
+    std::fill(out + in, out + padded, static_cast<std::uint8_t>(kInputShift));
+  }
+}
+
+// Output rows [n0, n1) of y [M, N] for input rows [m0, m0 + kRows): four weight rows at a time
+// against kRows input rows, int32 sums of u8 x s8 pairs (maddubs, then madd into 32 bits).
+template <int kRows>
+LAMP_AVX2 void dot_rows(const Int8Weight& w, const std::uint8_t* q, const float* q_scale,
+                        std::int64_t m0, std::int64_t n0, std::int64_t n1, std::int64_t out_dim,
+                        float* y) {
+  const std::int64_t padded = w.values.size(1);
+  const auto* values = w.values.data_ptr<std::int8_t>();
+  const float* scales = w.scales.data_ptr<float>();
+  const std::int32_t* offsets = w.offsets.data_ptr<std::int32_t>();
+  const float* bias = w.bias.defined() ? w.bias.data_ptr<float>() : nullptr;
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (std::int64_t n = n0; n < n1; n += 4) {
+    const int weight_rows = static_cast<int>(std::min<std::int64_t>(4, n1 - n));
+    __m256i acc[4][kRows];
+    for (auto& a : acc)
+      for (auto& r : a) r = _mm256_setzero_si256();
+    const std::int8_t* wr[4];
+    for (int i = 0; i < 4; ++i) wr[i] = values + (n + std::min(i, weight_rows - 1)) * padded;
+    for (std::int64_t k = 0; k < padded; k += kBlock) {
+      __m256i a[kRows];
+      for (int j = 0; j < kRows; ++j)
+        a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + (m0 + j) * padded + k));
+      for (int i = 0; i < 4; ++i) {
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[i] + k));
+        for (int j = 0; j < kRows; ++j)
+          acc[i][j] =
+              _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(_mm256_maddubs_epi16(a[j], b), ones));
+      }
+    }
+    for (int i = 0; i < weight_rows; ++i) {
+      for (int j = 0; j < kRows; ++j) {
+        const std::int32_t sum = sum_lanes(acc[i][j]) - offsets[n + i];
+        float v = static_cast<float>(sum) * (q_scale[m0 + j] * scales[n + i]);
+        if (bias) v += bias[n + i];
+        y[(m0 + j) * out_dim + n + i] = v;
+      }
+    }
+  }
+}
+
+// x [M, in] float, M <= kFewRows -> y [M, out]
+at::Tensor few_rows_linear(const at::Tensor& x, const Int8Weight& w) {
+  const std::int64_t rows = x.size(0), out_dim = w.values.size(0), padded = w.values.size(1);
+  std::vector<std::uint8_t> q(static_cast<std::size_t>(rows * padded));
+  std::vector<float> q_scale(static_cast<std::size_t>(rows));
+  quantize_rows(x.data_ptr<float>(), rows, w.in, padded, q.data(), q_scale.data());
+  at::Tensor y = at::empty({rows, out_dim}, x.options());
+  float* out = y.data_ptr<float>();
+  // Threads split the output columns (each weight row is read once per call).
+  const std::int64_t blocks = (out_dim + 3) / 4;
+  at::parallel_for(0, blocks, 16, [&](std::int64_t b0, std::int64_t b1) {
+    const std::int64_t n0 = b0 * 4, n1 = std::min(b1 * 4, out_dim);
+    std::int64_t m = 0;
+    for (; m + 2 <= rows; m += 2) dot_rows<2>(w, q.data(), q_scale.data(), m, n0, n1, out_dim, out);
+    if (m < rows) dot_rows<1>(w, q.data(), q_scale.data(), m, n0, n1, out_dim, out);
+  });
+  return y;
+}
+#else
+bool has_avx2() { return false; }
+at::Tensor few_rows_linear(const at::Tensor&, const Int8Weight&) { return {}; }
+#endif
+
 }  // namespace
 
 at::Tensor linear(const at::Tensor& x, const Linear& layer) {
@@ -49,7 +167,10 @@ at::Tensor linear(const at::Tensor& x, const Linear& layer) {
   static const c10::OperatorHandle linear_dynamic = op("quantized::linear_dynamic");
   std::vector<std::int64_t> shape = x.sizes().vec();
   at::Tensor rows = x.reshape({-1, shape.back()}).contiguous();  // [N, in]
-  at::Tensor y = call(linear_dynamic, {rows, layer.int8, /*reduce_range=*/true}).toTensor();
+  at::Tensor y =
+      rows.size(0) <= kFewRows && has_avx2() && rows.scalar_type() == at::kFloat
+          ? few_rows_linear(rows, *layer.int8)
+          : call(linear_dynamic, {rows, layer.int8->packed, /*reduce_range=*/true}).toTensor();
   shape.back() = y.size(1);
   return y.view(shape);  // [..., out]
 }
@@ -60,15 +181,27 @@ void quantize_int8(Linear& layer) {
   static const c10::OperatorHandle prepack = op("quantized::linear_prepack");
   c10::InferenceMode guard;
   const at::Tensor& w = layer.weight;  // [out, in]
+  const std::int64_t out_dim = w.size(0), in = w.size(1);
   // Symmetric per-row scales; an all-zero row keeps a positive scale.
-  at::Tensor scales = (w.abs().amax({1}) / 127.0).clamp_min(1e-12).to(at::kDouble);  // [out]
-  at::Tensor zero_points = at::zeros({w.size(0)}, at::kLong);
-  at::Tensor q = at::quantize_per_channel(w, scales, zero_points, 0, at::kQInt8);
+  at::Tensor scales = (w.abs().amax({1}) / 127.0).clamp_min(1e-12);  // [out]
+  at::Tensor values =
+      at::round(w / scales.unsqueeze(1)).clamp(-127, 127).to(at::kChar);  // [out, in]
+  auto int8 = std::make_shared<Int8Weight>();
   c10::optional<at::Tensor> bias;
   if (layer.bias.defined()) bias = layer.bias;
-  layer.int8 = call(prepack, {q, bias});
+  int8->packed =
+      call(prepack, {at::_make_per_channel_quantized_tensor(values, scales.to(at::kDouble),
+                                                            at::zeros({out_dim}, at::kLong), 0),
+                     bias});
+  const std::int64_t padded = (in + kBlock - 1) / kBlock * kBlock;
+  int8->values = at::zeros({out_dim, padded}, at::kChar);
+  int8->values.narrow(1, 0, in).copy_(values);
+  int8->scales = scales.contiguous();
+  int8->offsets = (values.to(at::kInt).sum(1) * kInputShift).to(at::kInt).contiguous();
+  int8->bias = layer.bias;
+  int8->in = in;
+  layer.int8 = std::move(int8);
   layer.weight = at::Tensor();
-  layer.bias = at::Tensor();
 }
 
 }  // namespace lamp::nn

@@ -1,32 +1,43 @@
 // Linear layers, y = x W^T + b, in fp32 or int8 (CTranslate2's compute_type=int8, PyTorch's
-// quantize_dynamic): an int8 layer keeps W quantized per output row (symmetric, scale = the row's
-// largest magnitude / 127) in the quantized engine's packed layout, and quantizes its input per
-// tensor at each call (7-bit range, as quantize_dynamic's reduce_range, so AVX2's 16-bit
-// intermediate sums cannot saturate). The products run in libtorch's quantized engine: FBGEMM
-// where the build has it (PyPI), else oneDNN (Debian). int8 trades exactness for speed: fp32
-// results match transformers; int8 ones are close, not equal.
+// quantize_dynamic). An int8 layer keeps W quantized per output row (symmetric, scale = the row's
+// largest magnitude / 127) and quantizes its input at each call:
+//   - up to kFewRows input rows (decoding steps): lamp's own AVX2 kernel, each input row with its
+//     own scale in 7 bits (so AVX2's 16-bit pair sums cannot saturate); memory-bound, it reads a
+//     quarter of the fp32 bytes.
+//   - more rows (encoders): libtorch's quantized engine (FBGEMM where the build has it, else
+//     oneDNN), one input scale per call in 7 bits (quantize_dynamic's reduce_range). Its
+//     per-call set-up (about 0.3 ms under oneDNN, whose kernels are generated for each new input
+//     scale) is why few rows do not go there.
+// int8 trades exactness for speed: fp32 results match transformers; int8 ones are close, not
+// equal. Without AVX2 every call takes the engine's path.
 //
 // Thread-safety: a Linear may be shared by threads once built.
 #pragma once
 
 #include <ATen/ATen.h>
-#include <ATen/core/ivalue.h>
+
+#include <memory>
 
 namespace lamp::nn {
+
+struct Int8Weight;  // linear.cc
 
 struct Linear {
   at::Tensor weight;  // [out, in]; undefined once quantized
   at::Tensor bias;    // [out] or undefined
-  c10::IValue int8;   // the packed int8 weight (and bias); None in fp32
+  std::shared_ptr<const Int8Weight> int8;  // null in fp32
 
-  bool quantized() const { return !int8.isNone(); }
+  bool quantized() const { return int8 != nullptr; }
 };
 
 // x: [..., in] -> [..., out]
 at::Tensor linear(const at::Tensor& x, const Linear& layer);
 
-// Replaces the fp32 weight by its int8 form (the fp32 tensor is released). Needs fp32 weights;
+// Replaces the fp32 weight by its int8 forms (the fp32 tensor is released). Needs fp32 weights;
 // lamp::Error when this libtorch has no x86 quantized engine.
 void quantize_int8(Linear& layer);
+
+// Input rows up to which the int8 path uses lamp's kernel.
+inline constexpr std::int64_t kFewRows = 64;
 
 }  // namespace lamp::nn

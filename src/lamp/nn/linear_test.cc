@@ -39,6 +39,41 @@ TEST(Int8Linear, CloseToFp32WithTheInputShapeKept) {
   EXPECT_TRUE(at::allclose(got.select(-1, 3), fp.bias[3].expand({2, 5})));
 }
 
+// lamp's few-rows kernel is exact integer arithmetic: it must equal its definition computed with
+// libtorch ops, for widths that are not multiples of its 32-column and 4-row blocks.
+TEST(Int8Linear, FewRowsKernelEqualsItsDefinition) {
+  c10::InferenceMode guard;
+  at::manual_seed(4);
+  for (std::int64_t rows :
+       {std::int64_t{1}, std::int64_t{2}, std::int64_t{3}, std::int64_t{5}, kFewRows}) {
+    Linear layer{at::randn({10, 70}), at::randn({10}), {}};
+    const at::Tensor w = layer.weight;
+    quantize_int8(layer);
+    at::Tensor x = at::randn({rows, 70});
+    at::Tensor w_scale = w.abs().amax({1}) / 127.0;                         // [out]
+    at::Tensor w_q = at::round(w / w_scale.unsqueeze(1)).clamp(-127, 127);  // [out, in]
+    at::Tensor x_scale = x.abs().amax({1}, true) / 63.0;                    // [M, 1]
+    at::Tensor x_q = at::round(x / x_scale);                                // [M, in]
+    at::Tensor want = at::matmul(x_q.to(at::kDouble), w_q.to(at::kDouble).t()).to(at::kFloat) *
+                          (x_scale * w_scale.unsqueeze(0)) +
+                      layer.bias;  // [M, out]
+    EXPECT_TRUE(at::allclose(linear(x, layer), want, 1e-5, 1e-5)) << rows << " rows";
+  }
+}
+
+// More rows than kFewRows go through libtorch's quantized engine: close to fp32 as well.
+TEST(Int8Linear, ManyRowsThroughTheEngine) {
+  c10::InferenceMode guard;
+  at::manual_seed(5);
+  Linear fp{at::randn({48, 64}) * 0.1, at::randn({48}), {}};
+  Linear q = fp;
+  quantize_int8(q);
+  at::Tensor x = at::randn({3, kFewRows, 64});
+  const double error = relative_error(linear(x, q), linear(x, fp));
+  EXPECT_LT(error, 0.03);
+  EXPECT_GT(error, 0.0);
+}
+
 // The fixture T5 models (v1.1 gated and untied; v1.0 relu with the LM head tied to `shared`).
 class Int8T5 : public ::testing::TestWithParam<const char*> {};
 

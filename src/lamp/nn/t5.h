@@ -62,7 +62,7 @@ struct T5DecoderCache {
   // Keys are kept transposed, as the attention products read them, so no step copies them.
   std::vector<at::Tensor> self_k_t, self_v;  // per layer [B, H, K, t] and [B, H, t, K]
   std::vector<at::Tensor> cross_k_t;         // per layer [B, H, K, S], contiguous
-  std::vector<at::Tensor> cross_v;           // per layer [B, H, S, K]
+  std::vector<at::Tensor> cross_v;           // per layer [B, H, S, K], contiguous
   at::Tensor cross_mask;                     // [B, 1, 1, S] additive
   std::int64_t steps = 0;
 
