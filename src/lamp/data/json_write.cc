@@ -1,4 +1,5 @@
 #include <cassert>
+#include <string>
 
 #include "lamp/core/files.h"
 #include "lamp/core/json_writer.h"
@@ -53,17 +54,29 @@ void write_outputs(const std::filesystem::path& path, std::string_view task_eval
   file.commit();
 }
 
+// Written directly, in JsonWriter's one-line format: a ranking file is millions of short ids,
+// and the generic writer's bookkeeping per value took most of the time of writing one.
 void write_ranking(const std::filesystem::path& path, const Ranking& ranking) {
+  constexpr std::size_t kFlushAt = 1 << 20;
   AtomicFile file(path);
-  JsonWriter w(file);
-  w.begin_object();
-  for (const Ranking::Entry& entry : ranking.entries) {
-    w.key(entry.sample_id).begin_array();
-    for (std::string_view id : entry.profile_ids) w.value(id);
-    w.end_array();
+  std::string out = "{";
+  for (std::size_t e = 0; e < ranking.entries.size(); ++e) {
+    const Ranking::Entry& entry = ranking.entries[e];
+    if (e > 0) out += ", ";
+    append_json_string(out, entry.sample_id);
+    out += ": [";
+    for (std::size_t i = 0; i < entry.profile_ids.size(); ++i) {
+      if (i > 0) out += ", ";
+      append_json_string(out, entry.profile_ids[i]);
+    }
+    out += ']';
+    if (out.size() >= kFlushAt) {
+      file.write(out);
+      out.clear();
+    }
   }
-  w.end_object();
-  w.flush();
+  out += '}';
+  file.write(out);
   file.commit();
 }
 
