@@ -48,8 +48,8 @@ double uncached_greedy_seconds(const lamp::nn::T5Model& model, const at::Tensor&
 }
 
 void bench_t5(const std::string& dir, double gflops, bool quick, bool int8) {
-  lamp::nn::T5Model model = lamp::nn::T5Model::load(dir);
-  if (int8) model.quantize_int8();
+  const auto compute = int8 ? lamp::nn::ComputeType::kInt8 : lamp::nn::ComputeType::kFloat32;
+  lamp::nn::T5Model model = lamp::nn::T5Model::load(dir, at::kFloat, compute);
   const auto& c = model.config();
   const int input = 256, new_tokens = 32;
   // Per generated token of one row, the decoder's weights (plus the LM head) do 2 FLOPs each; the
@@ -98,8 +98,8 @@ void bench_t5(const std::string& dir, double gflops, bool quick, bool int8) {
 }
 
 void bench_bert(const std::string& dir, double gflops, bool int8) {
-  lamp::nn::BertModel model = lamp::nn::BertModel::load(dir);
-  if (int8) model.quantize_int8();
+  const auto compute = int8 ? lamp::nn::ComputeType::kInt8 : lamp::nn::ComputeType::kFloat32;
+  lamp::nn::BertModel model = lamp::nn::BertModel::load(dir, at::kFloat, compute);
   const auto& c = model.config();
   double params = static_cast<double>(c.num_hidden_layers) *
                   (4.0 * c.hidden_size * c.hidden_size + 2.0 * c.hidden_size * c.intermediate_size);

@@ -4,21 +4,27 @@
 #include <limits>
 
 #include "lamp/core/error.h"
+#include "lamp/nn/runtime.h"
 
 namespace lamp::nn {
 namespace {
 
 class BertLoader {
  public:
-  BertLoader(const WeightLoader& w, const BertConfig& c)
-      : w_(w), c_(c), prefix_(w.has("bert.embeddings.word_embeddings.weight") ? "bert." : "") {}
+  BertLoader(const WeightLoader& w, const BertConfig& c, ComputeType compute)
+      : w_(w),
+        c_(c),
+        compute_(compute),
+        prefix_(w.has("bert.embeddings.word_embeddings.weight") ? "bert." : "") {}
 
   at::Tensor get(const std::string& name, std::vector<std::int64_t> shape) const {
     return w_.get(prefix_ + name, std::move(shape));
   }
   bool has(const std::string& name) const { return w_.has(prefix_ + name); }
   Linear linear(const std::string& name, std::int64_t out, std::int64_t in) const {
-    return {get(name + ".weight", {out, in}), get(name + ".bias", {out}), {}};
+    Linear layer{get(name + ".weight", {out, in}), get(name + ".bias", {out}), {}};
+    quantize_layers(compute_, {&layer});
+    return layer;
   }
   BertLayerNorm norm(const std::string& name) const {
     return {get(name + ".weight", {c_.hidden_size}), get(name + ".bias", {c_.hidden_size})};
@@ -27,6 +33,7 @@ class BertLoader {
  private:
   const WeightLoader& w_;
   const BertConfig& c_;
+  ComputeType compute_;
   std::string prefix_;
 };
 
@@ -36,11 +43,12 @@ at::Tensor apply(const BertLayerNorm& n, const at::Tensor& x, double eps) {
 
 }  // namespace
 
-BertModel BertModel::load(const std::filesystem::path& dir, at::ScalarType dtype) {
+BertModel BertModel::load(const std::filesystem::path& dir, at::ScalarType dtype,
+                          ComputeType compute) {
   BertConfig c = read_bert_config(dir / "config.json");
   Checkpoint checkpoint = Checkpoint::open(dir);
   WeightLoader w(checkpoint, dtype);
-  BertLoader l(w, c);
+  BertLoader l(w, c, compute);
   const std::int64_t d = c.hidden_size;
   BertWeights weights;
   weights.word_embeddings = l.get("embeddings.word_embeddings.weight", {c.vocab_size, d});
@@ -63,6 +71,7 @@ BertModel BertModel::load(const std::filesystem::path& dir, at::ScalarType dtype
     weights.layer.push_back(std::move(layer));
   }
   if (l.has("pooler.dense.weight")) weights.pooler = l.linear("pooler.dense", d, d);
+  keep_freed_blocks();
   return BertModel(std::move(c), std::move(weights));
 }
 
@@ -105,14 +114,6 @@ at::Tensor BertModel::encode(const at::Tensor& input_ids, const at::Tensor& mask
     h = apply(layer.output_norm, linear(inner, layer.output) + h, c.layer_norm_eps);
   }
   return h;
-}
-
-void BertModel::quantize_int8() {
-  for (BertLayer& layer : weights_.layer)
-    for (Linear* l : {&layer.query, &layer.key, &layer.value, &layer.attention_output,
-                      &layer.intermediate, &layer.output})
-      nn::quantize_int8(*l);
-  if (weights_.pooler.weight.defined()) nn::quantize_int8(weights_.pooler);
 }
 
 at::Tensor BertModel::pool(const at::Tensor& hidden) const {

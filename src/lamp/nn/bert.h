@@ -41,7 +41,10 @@ struct BertWeights {
 
 class BertModel {
  public:
-  static BertModel load(const std::filesystem::path& dir, at::ScalarType dtype = at::kFloat);
+  // kInt8: the dense layers are int8 (nn/linear.h; fp32 weights only), quantized as they are
+  // read; embeddings, norms and attention stay fp32.
+  static BertModel load(const std::filesystem::path& dir, at::ScalarType dtype = at::kFloat,
+                        ComputeType compute = ComputeType::kFloat32);
   BertModel(BertConfig config, BertWeights weights);
 
   const BertConfig& config() const { return config_; }
@@ -50,8 +53,6 @@ class BertModel {
   bool has_pooler() const {
     return weights_.pooler.weight.defined() || weights_.pooler.quantized();
   }
-  // Switches every linear layer to int8 (nn/linear.h); embeddings, norms and attention stay fp32.
-  void quantize_int8();
   // tanh(dense(state of [CLS])) -> [B, D]; needs the pooler weights.
   at::Tensor pool(const at::Tensor& hidden) const;
 

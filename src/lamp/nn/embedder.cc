@@ -31,12 +31,6 @@ std::string model_key(const std::filesystem::path& dir) {
   return key;
 }
 
-BertModel load_model(const std::filesystem::path& dir, ComputeType type) {
-  BertModel model = BertModel::load(dir);
-  if (type == ComputeType::kInt8) model.quantize_int8();
-  return model;
-}
-
 // fp32 vectors keep their cache keys (and so their caches) from before int8 existed.
 std::string int8_suffix(const EmbedderOptions& options) {
   return options.compute_type == ComputeType::kInt8 ? ";compute_type=int8" : "";
@@ -47,7 +41,7 @@ class BertEmbedder final : public TextEmbedder {
   BertEmbedder(const std::filesystem::path& dir, const EmbedderOptions& options)
       : options_(options),
         tokenizer_(text::BertTokenizer::load(dir)),
-        model_(load_model(dir, options.compute_type)),
+        model_(BertModel::load(dir, at::kFloat, options.compute_type)),
         // Texts are cut to the model's positions too (a small model may have fewer than 512).
         max_length_(static_cast<int>(
             std::min<std::int64_t>(options.max_length, model_.config().max_position_embeddings))),

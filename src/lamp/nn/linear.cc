@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
+#include <malloc.h>
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -20,13 +21,17 @@
 namespace lamp::nn {
 
 struct Int8Weight {
-  c10::IValue packed;  // the quantized engine's prepacked weight and bias
-  // For lamp's kernel: the same int8 values, each row zero-padded to a multiple of 32 columns.
+  // The int8 values, each row zero-padded to a multiple of 32 columns (lamp's kernel reads them
+  // as they are).
   at::Tensor values;   // [out, padded_in] int8
   at::Tensor scales;   // [out] float
   at::Tensor offsets;  // [out] int32: 64 * the row's sum (inputs are shifted by +64)
   at::Tensor bias;     // [out] float or undefined
   std::int64_t in = 0;
+  // The quantized engine's prepacked weight and bias, made on the first call with many rows:
+  // decoder layers never see one while generating, and the engine keeps two copies.
+  mutable std::once_flag packing;
+  mutable c10::IValue packed;
 };
 
 namespace {
@@ -160,6 +165,21 @@ bool has_avx2() { return false; }
 at::Tensor few_rows_linear(const at::Tensor&, const Int8Weight&) { return {}; }
 #endif
 
+const c10::IValue& packed(const Int8Weight& w) {
+  std::call_once(w.packing, [&w] {
+    static const c10::OperatorHandle prepack = op("quantized::linear_prepack");
+    c10::InferenceMode guard;
+    const std::int64_t out_dim = w.values.size(0);
+    at::Tensor q = at::_make_per_channel_quantized_tensor(
+        w.values.narrow(1, 0, w.in).contiguous(), w.scales.to(at::kDouble),
+        at::zeros({out_dim}, at::kLong), 0);  // [out, in]
+    c10::optional<at::Tensor> bias;
+    if (w.bias.defined()) bias = w.bias;
+    w.packed = call(prepack, {q, bias});
+  });
+  return w.packed;
+}
+
 }  // namespace
 
 at::Tensor linear(const at::Tensor& x, const Linear& layer) {
@@ -170,7 +190,7 @@ at::Tensor linear(const at::Tensor& x, const Linear& layer) {
   at::Tensor y =
       rows.size(0) <= kFewRows && has_avx2() && rows.scalar_type() == at::kFloat
           ? few_rows_linear(rows, *layer.int8)
-          : call(linear_dynamic, {rows, layer.int8->packed, /*reduce_range=*/true}).toTensor();
+          : call(linear_dynamic, {rows, packed(*layer.int8), /*reduce_range=*/true}).toTensor();
   shape.back() = y.size(1);
   return y.view(shape);  // [..., out]
 }
@@ -178,30 +198,38 @@ at::Tensor linear(const at::Tensor& x, const Linear& layer) {
 void quantize_int8(Linear& layer) {
   assert(!layer.quantized() && layer.weight.scalar_type() == at::kFloat);
   select_engine();
-  static const c10::OperatorHandle prepack = op("quantized::linear_prepack");
   c10::InferenceMode guard;
   const at::Tensor& w = layer.weight;  // [out, in]
   const std::int64_t out_dim = w.size(0), in = w.size(1);
-  // Symmetric per-row scales; an all-zero row keeps a positive scale.
-  at::Tensor scales = (w.abs().amax({1}) / 127.0).clamp_min(1e-12);  // [out]
-  at::Tensor values =
-      at::round(w / scales.unsqueeze(1)).clamp(-127, 127).to(at::kChar);  // [out, in]
-  auto int8 = std::make_shared<Int8Weight>();
-  c10::optional<at::Tensor> bias;
-  if (layer.bias.defined()) bias = layer.bias;
-  int8->packed =
-      call(prepack, {at::_make_per_channel_quantized_tensor(values, scales.to(at::kDouble),
-                                                            at::zeros({out_dim}, at::kLong), 0),
-                     bias});
+  // Symmetric per-row scales; an all-zero row keeps a positive scale. One fp32 temporary: the
+  // LM head's is 100 MB.
+  auto [low, high] = at::aminmax(w, 1);
+  at::Tensor scales = (at::maximum(low.abs(), high) / 127.0).clamp_min(1e-12);  // [out]
+  at::Tensor scaled = w / scales.unsqueeze(1);
+  scaled.round_().clamp_(-127, 127);
   const std::int64_t padded = (in + kBlock - 1) / kBlock * kBlock;
+  auto int8 = std::make_shared<Int8Weight>();
   int8->values = at::zeros({out_dim, padded}, at::kChar);
-  int8->values.narrow(1, 0, in).copy_(values);
+  int8->values.narrow(1, 0, in).copy_(scaled);
+  scaled = at::Tensor();
   int8->scales = scales.contiguous();
-  int8->offsets = (values.to(at::kInt).sum(1) * kInputShift).to(at::kInt).contiguous();
+  int8->offsets = (int8->values.sum(1, false, at::kInt) * kInputShift).contiguous();
   int8->bias = layer.bias;
   int8->in = in;
   layer.int8 = std::move(int8);
   layer.weight = at::Tensor();
+}
+
+void quantize_layers(ComputeType compute, std::initializer_list<Linear*> layers) {
+  if (compute != ComputeType::kInt8) return;
+  for (Linear* layer : layers)
+    if (layer->weight.defined()) quantize_int8(*layer);
+#if defined(__GLIBC__)
+  // The fp32 originals were freed between long-lived int8 blocks: hand their pages back, or the
+  // heap's holes keep an int8 model as large as its fp32 load (1.45 GB against 1.22 for
+  // flan-t5-base).
+  malloc_trim(0);
+#endif
 }
 
 }  // namespace lamp::nn

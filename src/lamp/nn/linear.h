@@ -16,15 +16,18 @@
 
 #include <ATen/ATen.h>
 
+#include <initializer_list>
 #include <memory>
+
+#include "lamp/nn/options.h"
 
 namespace lamp::nn {
 
 struct Int8Weight;  // linear.cc
 
 struct Linear {
-  at::Tensor weight;  // [out, in]; undefined once quantized
-  at::Tensor bias;    // [out] or undefined
+  at::Tensor weight;                       // [out, in]; undefined once quantized
+  at::Tensor bias;                         // [out] or undefined
   std::shared_ptr<const Int8Weight> int8;  // null in fp32
 
   bool quantized() const { return int8 != nullptr; }
@@ -36,6 +39,10 @@ at::Tensor linear(const at::Tensor& x, const Linear& layer);
 // Replaces the fp32 weight by its int8 forms (the fp32 tensor is released). Needs fp32 weights;
 // lamp::Error when this libtorch has no x86 quantized engine.
 void quantize_int8(Linear& layer);
+
+// What model loaders call as they read layers: with kInt8, quantizes each defined layer (so the
+// fp32 weights of a model never all exist at once); with kFloat32, nothing.
+void quantize_layers(ComputeType compute, std::initializer_list<Linear*> layers);
 
 // Input rows up to which the int8 path uses lamp's kernel.
 inline constexpr std::int64_t kFewRows = 64;

@@ -81,8 +81,7 @@ TEST_P(Int8T5, LogitsAndGreedyTokensCloseToFp32) {
   c10::InferenceMode guard;
   const std::string dir = kModels + "/" + GetParam();
   T5Model fp = T5Model::load(dir);
-  T5Model q = T5Model::load(dir);
-  q.quantize_int8();
+  T5Model q = T5Model::load(dir, at::kFloat, ComputeType::kInt8);
   EXPECT_TRUE(q.quantized());
   at::manual_seed(2);
   const std::int64_t vocab = fp.config().vocab_size;
@@ -109,8 +108,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, Int8T5, ::testing::Values("t5", "t5-v1"));
 TEST(Int8Bert, MeanPooledEmbeddingsCloseToFp32) {
   c10::InferenceMode guard;
   BertModel fp = BertModel::load(kModels + "/bert");
-  BertModel q = BertModel::load(kModels + "/bert");
-  q.quantize_int8();
+  BertModel q = BertModel::load(kModels + "/bert", at::kFloat, ComputeType::kInt8);
   at::manual_seed(3);
   at::Tensor ids = at::randint(5, fp.config().vocab_size, {4, 16}, at::kLong);
   at::Tensor mask = at::ones_like(ids);

@@ -6,19 +6,11 @@
 #include "lamp/nn/batch.h"
 
 namespace lamp::nn {
-namespace {
-
-std::shared_ptr<const T5Model> load_model(const std::filesystem::path& dir, ComputeType type) {
-  T5Model model = T5Model::load(dir);
-  if (type == ComputeType::kInt8) model.quantize_int8();
-  return std::make_shared<const T5Model>(std::move(model));
-}
-
-}  // namespace
 
 // Members initialise in declaration order: the model (and its config's checks) first.
 Seq2Seq::Seq2Seq(const std::filesystem::path& model_dir, Seq2SeqOptions options)
-    : model_(load_model(model_dir, options.compute_type)),
+    : model_(std::make_shared<const T5Model>(
+          T5Model::load(model_dir, at::kFloat, options.compute_type))),
       tokenizer_(std::make_shared<const text::T5Tokenizer>(text::T5Tokenizer::load(model_dir))),
       options_(options) {
   check_options();

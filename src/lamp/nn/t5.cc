@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "lamp/core/error.h"
+#include "lamp/nn/runtime.h"
 
 namespace lamp::nn {
 namespace {
@@ -90,7 +91,7 @@ std::string block_prefix(const char* stack, std::size_t i) {
 }
 
 T5Attention load_attention(const WeightLoader& w, const T5Config& c, const std::string& prefix,
-                           bool relative_bias) {
+                           bool relative_bias, ComputeType compute) {
   std::int64_t inner = c.num_heads * c.d_kv;
   T5Attention a;
   a.q.weight = w.get(prefix + ".q.weight", {inner, c.d_model});
@@ -100,11 +101,12 @@ T5Attention load_attention(const WeightLoader& w, const T5Config& c, const std::
   if (relative_bias)
     a.relative_attention_bias = w.get(prefix + ".relative_attention_bias.weight",
                                       {c.relative_attention_num_buckets, c.num_heads});
+  quantize_layers(compute, {&a.q, &a.k, &a.v, &a.o});
   return a;
 }
 
-T5FeedForward load_feed_forward(const WeightLoader& w, const T5Config& c,
-                                const std::string& prefix) {
+T5FeedForward load_feed_forward(const WeightLoader& w, const T5Config& c, const std::string& prefix,
+                                ComputeType compute) {
   T5FeedForward f;
   if (c.gated) {
     f.wi_0.weight = w.get(prefix + ".wi_0.weight", {c.d_ff, c.d_model});
@@ -113,24 +115,25 @@ T5FeedForward load_feed_forward(const WeightLoader& w, const T5Config& c,
     f.wi.weight = w.get(prefix + ".wi.weight", {c.d_ff, c.d_model});
   }
   f.wo.weight = w.get(prefix + ".wo.weight", {c.d_model, c.d_ff});
+  quantize_layers(compute, {&f.wi, &f.wi_0, &f.wi_1, &f.wo});
   return f;
 }
 
-T5Stack load_stack(const WeightLoader& w, const T5Config& c, bool decoder) {
+T5Stack load_stack(const WeightLoader& w, const T5Config& c, bool decoder, ComputeType compute) {
   const char* name = decoder ? "decoder" : "encoder";
   std::int64_t layers = decoder ? c.num_decoder_layers : c.num_layers;
   T5Stack stack;
   for (std::int64_t i = 0; i < layers; ++i) {
     std::string p = block_prefix(name, i);
     T5Block b;
-    b.self_attention = load_attention(w, c, p + "0.SelfAttention", i == 0);
+    b.self_attention = load_attention(w, c, p + "0.SelfAttention", i == 0, compute);
     b.self_attention_norm = w.get(p + "0.layer_norm.weight", {c.d_model});
     std::string ff = p + (decoder ? "2" : "1");
     if (decoder) {
-      b.cross_attention = load_attention(w, c, p + "1.EncDecAttention", false);
+      b.cross_attention = load_attention(w, c, p + "1.EncDecAttention", false, compute);
       b.cross_attention_norm = w.get(p + "1.layer_norm.weight", {c.d_model});
     }
-    b.feed_forward = load_feed_forward(w, c, ff + ".DenseReluDense");
+    b.feed_forward = load_feed_forward(w, c, ff + ".DenseReluDense", compute);
     b.feed_forward_norm = w.get(ff + ".layer_norm.weight", {c.d_model});
     stack.block.push_back(std::move(b));
   }
@@ -177,17 +180,19 @@ void T5DecoderCache::reorder_beams(const at::Tensor& rows) {
     for (at::Tensor& t : *list) t = t.index_select(0, rows);
 }
 
-T5Model T5Model::load(const std::filesystem::path& dir, at::ScalarType dtype) {
+T5Model T5Model::load(const std::filesystem::path& dir, at::ScalarType dtype, ComputeType compute) {
   T5Config config = read_t5_config(dir / "config.json");
   Checkpoint checkpoint = Checkpoint::open(dir);
   WeightLoader w(checkpoint, dtype);
   T5Weights weights;
   weights.shared = w.get("shared.weight", {config.vocab_size, config.d_model});
-  weights.encoder = load_stack(w, config, false);
-  weights.decoder = load_stack(w, config, true);
+  weights.encoder = load_stack(w, config, false, compute);
+  weights.decoder = load_stack(w, config, true, compute);
   weights.lm_head.weight = config.tie_word_embeddings
                                ? weights.shared
                                : w.get("lm_head.weight", {config.vocab_size, config.d_model});
+  quantize_layers(compute, {&weights.lm_head});  // a quantized copy of `shared` when tied
+  keep_freed_blocks();
   return T5Model(std::move(config), std::move(weights));
 }
 
@@ -202,20 +207,6 @@ NamedTensors T5Model::named_tensors() const {
   add_stack(out, "decoder", weights_.decoder, true);
   if (!config_.tie_word_embeddings) out.emplace_back("lm_head.weight", weights_.lm_head.weight);
   return out;
-}
-
-void T5Model::quantize_int8() {
-  for (T5Stack* stack : {&weights_.encoder, &weights_.decoder}) {
-    for (T5Block& b : stack->block) {
-      for (T5Attention* a : {&b.self_attention, &b.cross_attention})
-        for (Linear* l : {&a->q, &a->k, &a->v, &a->o})
-          if (l->weight.defined()) nn::quantize_int8(*l);  // the encoder has no cross attention
-      T5FeedForward& f = b.feed_forward;
-      for (Linear* l : {&f.wi, &f.wi_0, &f.wi_1, &f.wo})
-        if (l->weight.defined()) nn::quantize_int8(*l);  // wi or wi_0 and wi_1
-    }
-  }
-  nn::quantize_int8(weights_.lm_head);  // a quantized copy of `shared` when tied
 }
 
 T5Model::LabelledPass T5Model::forward(const at::Tensor& input_ids, const at::Tensor& mask,

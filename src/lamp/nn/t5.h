@@ -20,6 +20,7 @@
 
 #include "lamp/nn/config.h"
 #include "lamp/nn/linear.h"
+#include "lamp/nn/options.h"
 #include "lamp/nn/weights.h"
 
 namespace lamp::nn {
@@ -75,8 +76,11 @@ struct T5DecoderCache {
 
 class T5Model {
  public:
-  // Reads DIR/config.json and the safetensors weights in DIR as `dtype`.
-  static T5Model load(const std::filesystem::path& dir, at::ScalarType dtype = at::kFloat);
+  // Reads DIR/config.json and the safetensors weights in DIR as `dtype`. kInt8: every linear
+  // layer, the LM head included, is int8 (nn/linear.h; fp32 weights only), quantized as it is
+  // read; the embeddings, norms and attention products stay fp32. For inference only.
+  static T5Model load(const std::filesystem::path& dir, at::ScalarType dtype = at::kFloat,
+                      ComputeType compute = ComputeType::kFloat32);
   T5Model(T5Config config, T5Weights weights);
 
   const T5Config& config() const { return config_; }
@@ -84,9 +88,6 @@ class T5Model {
   // Every tensor under its checkpoint name (shared.weight once; lm_head.weight when untied).
   // fp32 models only (an int8 model has no fp32 linear weights to save or train).
   NamedTensors named_tensors() const;
-  // Switches every linear layer, the LM head included, to int8 (nn/linear.h); the embeddings,
-  // norms and attention products stay fp32. For inference only.
-  void quantize_int8();
   bool quantized() const { return weights_.lm_head.quantized(); }
 
   // Dropout (config.dropout_rate) is applied when `train` is true.

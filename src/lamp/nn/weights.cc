@@ -123,14 +123,12 @@ void set_threads(int threads) {
   auto parallel = reinterpret_cast<GetParallel>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
   auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
   if (parallel && set) set(parallel() == 2 ? threads : 1);
+}
+
+void keep_freed_blocks() {
 #if defined(__GLIBC__)
-  // Activations are tens of MB (batch 16 x 256 tokens x d_ff floats), above glibc's mmap
-  // threshold, so each op's output was a fresh mapping whose pages the kernel faulted in and
-  // zeroed: a third of the int8 encoder's time at batch 16. Served from the heap, and the heap
-  // not trimmed (up to 1 GB kept), freed blocks are reused instead.
-  static const bool tuned =
-      mallopt(M_MMAP_THRESHOLD, 1 << 30) && mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  (void)tuned;
+  static const bool kept = mallopt(M_MMAP_THRESHOLD, 1 << 30) && mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  (void)kept;
 #endif
 }
 
