@@ -131,6 +131,24 @@ LAMP_AVX2 void dot_rows(const Int8Weight& w, const std::uint8_t* q, const float*
               _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(_mm256_maddubs_epi16(a[j], b), ones));
       }
     }
+    if (weight_rows == 4) {
+      // The four rows' sums side by side: two rounds of pairwise adds, then the two halves.
+      const __m128 w_scale = _mm_loadu_ps(scales + n);
+      const __m128i offset = _mm_loadu_si128(reinterpret_cast<const __m128i*>(offsets + n));
+      const __m128 b = bias ? _mm_loadu_ps(bias + n) : _mm_setzero_ps();
+      for (int j = 0; j < kRows; ++j) {
+        const __m256i pairs = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0][j], acc[1][j]),
+                                                _mm256_hadd_epi32(acc[2][j], acc[3][j]));
+        const __m128i sums = _mm_sub_epi32(
+            _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1)),
+            offset);
+        const __m128 v = _mm_add_ps(
+            _mm_mul_ps(_mm_cvtepi32_ps(sums), _mm_mul_ps(w_scale, _mm_set1_ps(q_scale[m0 + j]))),
+            b);
+        _mm_storeu_ps(y + (m0 + j) * out_dim + n, v);
+      }
+      continue;
+    }
     for (int i = 0; i < weight_rows; ++i) {
       for (int j = 0; j < kRows; ++j) {
         const std::int32_t sum = sum_lanes(acc[i][j]) - offsets[n + i];
