@@ -71,46 +71,43 @@ at::Tensor relative_position_bucket(at::Tensor relative_position, bool bidirecti
   return buckets + at::where(is_small, relative_position, large);
 }
 
+// x [P, N] and m [P, N, C], both contiguous float -> [P, C]: row p of x times matrix p of m, as
+// axpys over m's rows (each row read once, in order), one (row, head) pair per p.
+at::Tensor vector_times_matrices(const at::Tensor& x, const at::Tensor& m) {
+  const std::int64_t pairs = m.size(0), rows = m.size(1), cols = m.size(2);
+  at::Tensor out = at::empty({pairs, cols}, m.options());
+  const float* xp = x.data_ptr<float>();
+  const float* mp = m.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  at::parallel_for(0, pairs, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t p = begin; p < end; ++p) {
+      float* o = op + p * cols;
+      std::fill(o, o + cols, 0.0f);
+      for (std::int64_t r = 0; r < rows; ++r) {  // o += x[p, r] * m[p, r, :]
+        const float coefficient = xp[p * rows + r];
+        const float* row = mp + (p * rows + r) * cols;
+        for (std::int64_t c = 0; c < cols; ++c) o[c] += coefficient * row[c];
+      }
+    }
+  });
+  return out;
+}
+
 // Decoding's attention (one query per row, float32, no autograd): both products as loops over
 // (row, head) pairs. at::matmul runs one small GEMM per pair (192 at batch 16) and its per-call
 // overhead was a fifth of a batch-16 decoding step. Same operands as attend(), contiguous k_t
 // and v (the decoder cache's); sums in another order, so equal to float rounding.
 at::Tensor attend_one_query(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
                             const at::Tensor& bias) {
-  const std::int64_t pairs = q.size(0) * q.size(1), dim = q.size(3), keys = k_t.size(3);
-  const at::Tensor query = q.contiguous();
-  at::Tensor scores = at::empty({q.size(0), q.size(1), 1, keys}, q.options());  // [B, H, 1, Lk]
-  const float* qp = query.data_ptr<float>();
-  const float* kp = k_t.data_ptr<float>();
-  float* sp = scores.data_ptr<float>();
-  at::parallel_for(0, pairs, 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t p = begin; p < end; ++p) {
-      float* out = sp + p * keys;
-      std::fill(out, out + keys, 0.0f);
-      for (std::int64_t k = 0; k < dim; ++k) {  // out += q[k] * k_t[k, :]
-        const float qk = qp[p * dim + k];
-        const float* row = kp + (p * dim + k) * keys;
-        for (std::int64_t s = 0; s < keys; ++s) out[s] += qk * row[s];
-      }
-    }
-  });
-  const at::Tensor weights = at::softmax(scores + bias, -1);             // [B, H, 1, Lk]
-  at::Tensor out = at::empty({q.size(0), q.size(1), dim}, q.options());  // [B, H, K]
-  const float* wp = weights.data_ptr<float>();
-  const float* vp = v.data_ptr<float>();
-  float* op = out.data_ptr<float>();
-  at::parallel_for(0, pairs, 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t p = begin; p < end; ++p) {
-      float* o = op + p * dim;
-      std::fill(o, o + dim, 0.0f);
-      for (std::int64_t s = 0; s < keys; ++s) {  // o += w[s] * v[s, :]
-        const float w = wp[p * keys + s];
-        const float* row = vp + (p * keys + s) * dim;
-        for (std::int64_t k = 0; k < dim; ++k) o[k] += w * row[k];
-      }
-    }
-  });
-  return out.view({q.size(0), 1, -1});  // [B, 1, H*K]
+  const std::int64_t batch = q.size(0), heads = q.size(1), keys = k_t.size(3);
+  const at::Tensor scores =  // [B, H, 1, Lk]
+      vector_times_matrices(q.contiguous().view({batch * heads, -1}),
+                            k_t.view({batch * heads, -1, keys}))
+          .view({batch, heads, 1, keys});
+  const at::Tensor weights = at::softmax(scores + bias, -1);  // [B, H, 1, Lk]
+  return vector_times_matrices(weights.view({batch * heads, keys}),
+                               v.view({batch * heads, keys, -1}))
+      .view({batch, 1, -1});  // [B, 1, H*K]
 }
 
 // Attention without 1/sqrt(K) scaling. q: [B, H, Lq, K], k_t: [B, H, K, Lk] (keys transposed),
