@@ -89,9 +89,9 @@ void run(CLI::App& cmd, RunArgs& args) {
   std::optional<DenseRanker> dense;
   for (const std::string& r : config.retrievers) {
     if (r != "contriever") continue;
-    config.dense_identity = fmt::format(
-        "{}|max_length=512{}", model_files_identity(nn::resolve_model(args.dense.model)),
-        args.dense.compute_type == nn::ComputeType::kInt8 ? "|compute_type=int8" : "");
+    config.dense_identity = fmt::format("{}|max_length=512{}",
+                                        model_files_identity(nn::resolve_model(args.dense.model)),
+                                        nn::compute_type_key(args.dense.compute_type, '|'));
     config.attach_dense = [&](RankOptions& options) { dense.emplace(args.dense, options); };
   }
   if (const char* kill = std::getenv("LAMP_TEST_KILL_AFTER_CELLS")) {

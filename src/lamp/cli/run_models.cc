@@ -34,9 +34,7 @@ class T5Model : public Predictor {
         "t5|{}|num_beams={}|max_length={}|max_new_tokens={}|length_penalty={}|"
         "max_input_length={}{}",
         model_files_identity(dir_), g.num_beams, g.max_length, g.max_new_tokens, g.length_penalty,
-        flags_.seq2seq.max_input_length,
-        // fp32 identities are unchanged, so their cached outputs stay valid.
-        flags_.seq2seq.compute_type == nn::ComputeType::kInt8 ? "|compute_type=int8" : "");
+        flags_.seq2seq.max_input_length, nn::compute_type_key(flags_.seq2seq.compute_type, '|'));
   }
   PredictorReads reads() const override { return PredictorReads::kPrompts; }
   std::size_t chunk_size() const override { return 64; }

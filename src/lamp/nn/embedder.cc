@@ -31,11 +31,6 @@ std::string model_key(const std::filesystem::path& dir) {
   return key;
 }
 
-// fp32 vectors keep their cache keys (and so their caches) from before int8 existed.
-std::string int8_suffix(const EmbedderOptions& options) {
-  return options.compute_type == ComputeType::kInt8 ? ";compute_type=int8" : "";
-}
-
 class BertEmbedder final : public TextEmbedder {
  public:
   BertEmbedder(const std::filesystem::path& dir, const EmbedderOptions& options)
@@ -45,7 +40,8 @@ class BertEmbedder final : public TextEmbedder {
         // Texts are cut to the model's positions too (a small model may have fewer than 512).
         max_length_(static_cast<int>(
             std::min<std::int64_t>(options.max_length, model_.config().max_position_embeddings))),
-        key_(model_key(dir) + ";max_length=" + std::to_string(max_length_) + int8_suffix(options)) {
+        key_(model_key(dir) + ";max_length=" + std::to_string(max_length_) +
+             compute_type_key(options.compute_type, ';')) {
     if (options.batch_size < 1) throw Error("--batch-size must be at least 1");
     set_threads(options.threads);
   }

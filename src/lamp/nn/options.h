@@ -2,14 +2,18 @@
 // fill them without compiling libtorch's headers.
 #pragma once
 
+#include <string>
+
 namespace lamp::nn {
 
 // How linear layers compute (nn/linear.h): fp32, exact to transformers, or int8 weights with
 // dynamically quantized inputs, faster and close but not equal.
 enum class ComputeType { kFloat32, kInt8 };
 
-inline const char* compute_type_name(ComputeType type) {
-  return type == ComputeType::kInt8 ? "int8" : "float32";
+// What cache keys and model identities append for a compute type after `separator`: nothing for
+// float32, so keys made before int8 existed (and their cached outputs) stay valid.
+inline std::string compute_type_key(ComputeType type, char separator) {
+  return type == ComputeType::kInt8 ? std::string(1, separator) + "compute_type=int8" : "";
 }
 
 // Generation with transformers' semantics (nn/generate.h).
