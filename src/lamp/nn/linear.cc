@@ -23,10 +23,11 @@ namespace lamp::nn {
 struct Int8Weight {
   // The int8 values, each row zero-padded to a multiple of 32 columns (lamp's kernel reads them
   // as they are).
-  at::Tensor values;   // [out, padded_in] int8
-  at::Tensor scales;   // [out] float
-  at::Tensor offsets;  // [out] int32: 64 * the row's sum (inputs are shifted by +64)
-  at::Tensor bias;     // [out] float or undefined
+  at::Tensor values;  // [out, padded_in] int8
+  // Per output row, zero-padded to a multiple of 4 rows (the kernel writes four at a time):
+  at::Tensor scales;   // [padded_out] float
+  at::Tensor offsets;  // [padded_out] int32: 64 * the row's sum (inputs are shifted by +64)
+  at::Tensor bias;     // [padded_out] float, zeros for a layer without one
   std::int64_t in = 0;
   // The quantized engine's prepacked weight and bias, made on the first call with many rows:
   // decoder layers never see one while generating, and the engine keeps two copies.
@@ -77,13 +78,6 @@ bool has_avx2() {
   return avx2;
 }
 
-LAMP_AVX2 std::int32_t sum_lanes(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
-}
-
 // Each row of x [M, K] to 7 bits with its own scale, shifted to unsigned, zero-padded to
 // `padded` columns: q [M, padded], scale [M].
 LAMP_AVX2 void quantize_rows(const float* x, std::int64_t rows, std::int64_t in,
@@ -111,7 +105,7 @@ LAMP_AVX2 void dot_rows(const Int8Weight& w, const std::uint8_t* q, const float*
   const auto* values = w.values.data_ptr<std::int8_t>();
   const float* scales = w.scales.data_ptr<float>();
   const std::int32_t* offsets = w.offsets.data_ptr<std::int32_t>();
-  const float* bias = w.bias.defined() ? w.bias.data_ptr<float>() : nullptr;
+  const float* bias = w.bias.data_ptr<float>();
   const __m256i ones = _mm256_set1_epi16(1);
   for (std::int64_t n = n0; n < n1; n += 4) {
     const int weight_rows = static_cast<int>(std::min<std::int64_t>(4, n1 - n));
@@ -131,30 +125,24 @@ LAMP_AVX2 void dot_rows(const Int8Weight& w, const std::uint8_t* q, const float*
               _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(_mm256_maddubs_epi16(a[j], b), ones));
       }
     }
-    if (weight_rows == 4) {
-      // The four rows' sums side by side: two rounds of pairwise adds, then the two halves.
-      const __m128 w_scale = _mm_loadu_ps(scales + n);
-      const __m128i offset = _mm_loadu_si128(reinterpret_cast<const __m128i*>(offsets + n));
-      const __m128 b = bias ? _mm_loadu_ps(bias + n) : _mm_setzero_ps();
-      for (int j = 0; j < kRows; ++j) {
-        const __m256i pairs = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0][j], acc[1][j]),
-                                                _mm256_hadd_epi32(acc[2][j], acc[3][j]));
-        const __m128i sums = _mm_sub_epi32(
-            _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1)),
-            offset);
-        const __m128 v = _mm_add_ps(
-            _mm_mul_ps(_mm_cvtepi32_ps(sums), _mm_mul_ps(w_scale, _mm_set1_ps(q_scale[m0 + j]))),
-            b);
-        _mm_storeu_ps(y + (m0 + j) * out_dim + n, v);
-      }
-      continue;
-    }
-    for (int i = 0; i < weight_rows; ++i) {
-      for (int j = 0; j < kRows; ++j) {
-        const std::int32_t sum = sum_lanes(acc[i][j]) - offsets[n + i];
-        float v = static_cast<float>(sum) * (q_scale[m0 + j] * scales[n + i]);
-        if (bias) v += bias[n + i];
-        y[(m0 + j) * out_dim + n + i] = v;
+    // The four rows' sums side by side: two rounds of pairwise adds, then the two halves.
+    const __m128 w_scale = _mm_loadu_ps(scales + n);
+    const __m128i offset = _mm_loadu_si128(reinterpret_cast<const __m128i*>(offsets + n));
+    const __m128 b = _mm_loadu_ps(bias + n);
+    for (int j = 0; j < kRows; ++j) {
+      const __m256i pairs = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0][j], acc[1][j]),
+                                              _mm256_hadd_epi32(acc[2][j], acc[3][j]));
+      const __m128i sums = _mm_sub_epi32(
+          _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1)), offset);
+      const __m128 v = _mm_add_ps(
+          _mm_mul_ps(_mm_cvtepi32_ps(sums), _mm_mul_ps(w_scale, _mm_set1_ps(q_scale[m0 + j]))), b);
+      float* out = y + (m0 + j) * out_dim + n;
+      if (weight_rows == 4) {
+        _mm_storeu_ps(out, v);
+      } else {  // the last rows of a width that is not a multiple of 4
+        alignas(16) float tail[4];
+        _mm_store_ps(tail, v);
+        std::copy_n(tail, weight_rows, out);
       }
     }
   }
@@ -191,9 +179,7 @@ const c10::IValue& packed(const Int8Weight& w) {
     at::Tensor q = at::_make_per_channel_quantized_tensor(
         w.values.narrow(1, 0, w.in).contiguous(), w.scales.to(at::kDouble),
         at::zeros({out_dim}, at::kLong), 0);  // [out, in]
-    c10::optional<at::Tensor> bias;
-    if (w.bias.defined()) bias = w.bias;
-    w.packed = call(prepack, {q, bias});
+    w.packed = call(prepack, {q, w.bias.narrow(0, 0, out_dim)});
   });
   return w.packed;
 }
@@ -230,9 +216,13 @@ void quantize_int8(Linear& layer) {
   int8->values = at::zeros({out_dim, padded}, at::kChar);
   int8->values.narrow(1, 0, in).copy_(scaled);
   scaled = at::Tensor();
-  int8->scales = scales.contiguous();
-  int8->offsets = (int8->values.sum(1, false, at::kInt) * kInputShift).contiguous();
-  int8->bias = layer.bias;
+  const std::int64_t padded_out = (out_dim + 3) / 4 * 4;
+  auto pad = [&](const at::Tensor& t) {  // [out] -> [padded_out], zeros after
+    return at::constant_pad_nd(t, {0, padded_out - out_dim});
+  };
+  int8->scales = pad(scales);
+  int8->offsets = pad(int8->values.sum(1, false, at::kInt) * kInputShift);
+  int8->bias = pad(layer.bias.defined() ? layer.bias : at::zeros({out_dim}));
   int8->in = in;
   layer.int8 = std::move(int8);
   layer.weight = at::Tensor();
