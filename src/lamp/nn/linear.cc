@@ -95,55 +95,58 @@ LAMP_AVX2 void quantize_rows(const float* x, std::int64_t rows, std::int64_t in,
   }
 }
 
-// Output rows [n0, n1) of y [M, N] for input rows [m0, m0 + kRows): four weight rows at a time
-// against kRows input rows, int32 sums of u8 x s8 pairs (maddubs, then madd into 32 bits).
+// An Int8Weight's arrays, looked up once per call.
+struct Int8Arrays {
+  const std::int8_t* values;
+  const float* scales;
+  const std::int32_t* offsets;
+  const float* bias;
+  std::int64_t padded;  // row stride of values
+};
+
+// y[m0 .. m0 + kRows, n .. n + 4) of y [M, out_dim]: four weight rows against kRows input rows,
+// int32 sums of u8 x s8 pairs (maddubs, then madd into 32 bits).
 template <int kRows>
-LAMP_AVX2 void dot_rows(const Int8Weight& w, const std::uint8_t* q, const float* q_scale,
-                        std::int64_t m0, std::int64_t n0, std::int64_t n1, std::int64_t out_dim,
-                        float* y) {
-  const std::int64_t padded = w.values.size(1);
-  const auto* values = w.values.data_ptr<std::int8_t>();
-  const float* scales = w.scales.data_ptr<float>();
-  const std::int32_t* offsets = w.offsets.data_ptr<std::int32_t>();
-  const float* bias = w.bias.data_ptr<float>();
+LAMP_AVX2 void dot_rows(const Int8Arrays& w, const std::uint8_t* q, const float* q_scale,
+                        std::int64_t m0, std::int64_t n, std::int64_t out_dim, float* y) {
+  const std::int64_t padded = w.padded;
+  const int weight_rows = static_cast<int>(std::min<std::int64_t>(4, out_dim - n));
+  const std::int8_t* values = w.values;
   const __m256i ones = _mm256_set1_epi16(1);
-  for (std::int64_t n = n0; n < n1; n += 4) {
-    const int weight_rows = static_cast<int>(std::min<std::int64_t>(4, n1 - n));
-    __m256i acc[4][kRows];
-    for (auto& a : acc)
-      for (auto& r : a) r = _mm256_setzero_si256();
-    const std::int8_t* wr[4];
-    for (int i = 0; i < 4; ++i) wr[i] = values + (n + std::min(i, weight_rows - 1)) * padded;
-    for (std::int64_t k = 0; k < padded; k += kBlock) {
-      __m256i a[kRows];
+  __m256i acc[4][kRows];
+  for (auto& a : acc)
+    for (auto& r : a) r = _mm256_setzero_si256();
+  const std::int8_t* wr[4];
+  for (int i = 0; i < 4; ++i) wr[i] = values + (n + std::min(i, weight_rows - 1)) * padded;
+  for (std::int64_t k = 0; k < padded; k += kBlock) {
+    __m256i a[kRows];
+    for (int j = 0; j < kRows; ++j)
+      a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + (m0 + j) * padded + k));
+    for (int i = 0; i < 4; ++i) {
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[i] + k));
       for (int j = 0; j < kRows; ++j)
-        a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + (m0 + j) * padded + k));
-      for (int i = 0; i < 4; ++i) {
-        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[i] + k));
-        for (int j = 0; j < kRows; ++j)
-          acc[i][j] =
-              _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(_mm256_maddubs_epi16(a[j], b), ones));
-      }
+        acc[i][j] =
+            _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(_mm256_maddubs_epi16(a[j], b), ones));
     }
-    // The four rows' sums side by side: two rounds of pairwise adds, then the two halves.
-    const __m128 w_scale = _mm_loadu_ps(scales + n);
-    const __m128i offset = _mm_loadu_si128(reinterpret_cast<const __m128i*>(offsets + n));
-    const __m128 b = _mm_loadu_ps(bias + n);
-    for (int j = 0; j < kRows; ++j) {
-      const __m256i pairs = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0][j], acc[1][j]),
-                                              _mm256_hadd_epi32(acc[2][j], acc[3][j]));
-      const __m128i sums = _mm_sub_epi32(
-          _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1)), offset);
-      const __m128 v = _mm_add_ps(
-          _mm_mul_ps(_mm_cvtepi32_ps(sums), _mm_mul_ps(w_scale, _mm_set1_ps(q_scale[m0 + j]))), b);
-      float* out = y + (m0 + j) * out_dim + n;
-      if (weight_rows == 4) {
-        _mm_storeu_ps(out, v);
-      } else {  // the last rows of a width that is not a multiple of 4
-        alignas(16) float tail[4];
-        _mm_store_ps(tail, v);
-        std::copy_n(tail, weight_rows, out);
-      }
+  }
+  // The four rows' sums side by side: two rounds of pairwise adds, then the two halves.
+  const __m128 w_scale = _mm_loadu_ps(w.scales + n);
+  const __m128i offset = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.offsets + n));
+  const __m128 b = _mm_loadu_ps(w.bias + n);
+  for (int j = 0; j < kRows; ++j) {
+    const __m256i pairs = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0][j], acc[1][j]),
+                                            _mm256_hadd_epi32(acc[2][j], acc[3][j]));
+    const __m128i sums = _mm_sub_epi32(
+        _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1)), offset);
+    const __m128 v = _mm_add_ps(
+        _mm_mul_ps(_mm_cvtepi32_ps(sums), _mm_mul_ps(w_scale, _mm_set1_ps(q_scale[m0 + j]))), b);
+    float* out = y + (m0 + j) * out_dim + n;
+    if (weight_rows == 4) {
+      _mm_storeu_ps(out, v);
+    } else {  // the last rows of a width that is not a multiple of 4
+      alignas(16) float tail[4];
+      _mm_store_ps(tail, v);
+      std::copy_n(tail, weight_rows, out);
     }
   }
 }
@@ -156,13 +159,18 @@ at::Tensor few_rows_linear(const at::Tensor& x, const Int8Weight& w) {
   quantize_rows(x.data_ptr<float>(), rows, w.in, padded, q.data(), q_scale.data());
   at::Tensor y = at::empty({rows, out_dim}, x.options());
   float* out = y.data_ptr<float>();
-  // Threads split the output columns (each weight row is read once per call).
+  const Int8Arrays arrays{w.values.data_ptr<std::int8_t>(), w.scales.data_ptr<float>(),
+                          w.offsets.data_ptr<std::int32_t>(), w.bias.data_ptr<float>(), padded};
+  // Threads split the output columns. Each block of four weight rows meets every input row
+  // while it is in L1: weights are read once per call (the LM head's 25 MB are read from memory;
+  // with input rows outermost they were read once per pair of rows).
   const std::int64_t blocks = (out_dim + 3) / 4;
   at::parallel_for(0, blocks, 16, [&](std::int64_t b0, std::int64_t b1) {
-    const std::int64_t n0 = b0 * 4, n1 = std::min(b1 * 4, out_dim);
-    std::int64_t m = 0;
-    for (; m + 2 <= rows; m += 2) dot_rows<2>(w, q.data(), q_scale.data(), m, n0, n1, out_dim, out);
-    if (m < rows) dot_rows<1>(w, q.data(), q_scale.data(), m, n0, n1, out_dim, out);
+    for (std::int64_t n = b0 * 4; n < std::min(b1 * 4, out_dim); n += 4) {
+      std::int64_t m = 0;
+      for (; m + 2 <= rows; m += 2) dot_rows<2>(arrays, q.data(), q_scale.data(), m, n, out_dim, out);
+      if (m < rows) dot_rows<1>(arrays, q.data(), q_scale.data(), m, n, out_dim, out);
+    }
   });
   return y;
 }
