@@ -14,6 +14,8 @@ namespace {
 
 using at::indexing::Slice;
 
+constexpr std::int64_t kFirstCacheCapacity = 32;  // decoder positions
+
 at::Tensor drop(const at::Tensor& x, double p, bool train) {
   return train && p > 0 ? at::dropout(x, p, true) : x;
 }
@@ -71,10 +73,19 @@ at::Tensor relative_position_bucket(at::Tensor relative_position, bool bidirecti
   return buckets + at::where(is_small, relative_position, large);
 }
 
-// x [P, N] and m [P, N, C], both contiguous float -> [P, C]: row p of x times matrix p of m, as
-// axpys over m's rows (each row read once, in order), one (row, head) pair per p.
+// Whether the first two dimensions of t [A, B, N, C] merge into one ([A * B, N, C] is a view)
+// and its rows are contiguous: the layout vector_times_matrices reads.
+bool rows_contiguous(const at::Tensor& t) {
+  return t.stride(3) == 1 && t.stride(0) == t.size(1) * t.stride(1);
+}
+
+// x [P, N] contiguous and m [P, N, C] with contiguous rows, both float -> [P, C]: row p of x
+// times matrix p of m, as axpys over m's rows (each row read once, in order), one (row, head)
+// pair per p.
 at::Tensor vector_times_matrices(const at::Tensor& x, const at::Tensor& m) {
   const std::int64_t pairs = m.size(0), rows = m.size(1), cols = m.size(2);
+  const std::int64_t matrix_stride = m.stride(0), row_stride = m.stride(1);
+  assert(m.stride(2) == 1 && x.is_contiguous());
   at::Tensor out = at::empty({pairs, cols}, m.options());
   const float* xp = x.data_ptr<float>();
   const float* mp = m.data_ptr<float>();
@@ -85,7 +96,7 @@ at::Tensor vector_times_matrices(const at::Tensor& x, const at::Tensor& m) {
       std::fill(o, o + cols, 0.0f);
       for (std::int64_t r = 0; r < rows; ++r) {  // o += x[p, r] * m[p, r, :]
         const float coefficient = xp[p * rows + r];
-        const float* row = mp + (p * rows + r) * cols;
+        const float* row = mp + p * matrix_stride + r * row_stride;
         for (std::int64_t c = 0; c < cols; ++c) o[c] += coefficient * row[c];
       }
     }
@@ -95,8 +106,8 @@ at::Tensor vector_times_matrices(const at::Tensor& x, const at::Tensor& m) {
 
 // Decoding's attention (one query per row, float32, no autograd): both products as loops over
 // (row, head) pairs. at::matmul runs one small GEMM per pair (192 at batch 16) and its per-call
-// overhead was a fifth of a batch-16 decoding step. Same operands as attend(), contiguous k_t
-// and v (the decoder cache's); sums in another order, so equal to float rounding.
+// overhead was a fifth of a batch-16 decoding step. Same operands as attend(), k_t and v with
+// contiguous rows (the decoder cache's views); sums in another order, so equal to float rounding.
 at::Tensor attend_one_query(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
                             const at::Tensor& bias) {
   const std::int64_t batch = q.size(0), heads = q.size(1), keys = k_t.size(3);
@@ -115,12 +126,31 @@ at::Tensor attend_one_query(const at::Tensor& q, const at::Tensor& k_t, const at
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
                   const at::Tensor& bias, double dropout_rate, bool train) {
   if (q.size(2) == 1 && !train && !at::GradMode::is_enabled() && q.scalar_type() == at::kFloat &&
-      k_t.is_contiguous() && v.is_contiguous())
+      rows_contiguous(k_t) && rows_contiguous(v))
     return attend_one_query(q, k_t, v, bias);
   at::Tensor scores = at::matmul(q, k_t) + bias;  // [B, H, Lq, Lk]
   at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(q.scalar_type());
   at::Tensor out = at::matmul(drop(weights, dropout_rate, train), v);  // [B, H, Lq, K]
   return out.transpose(1, 2).reshape({q.size(0), q.size(2), -1});      // [B, Lq, H*K]
+}
+
+// Writes `part` at positions [start, start + part.size(dim)) of dimension `dim` of a cache buffer
+// and returns the view of positions [0, start + part.size(dim)). The buffer doubles when it is full, so
+// a step copies only its own keys and values (concatenating copied the whole cache every step:
+// a tenth of a batch-16 decoding step at 32 tokens).
+at::Tensor append(at::Tensor& buffer, const at::Tensor& part, std::int64_t dim,
+                  std::int64_t start) {
+  const std::int64_t length = start + part.size(dim);
+  if (!buffer.defined() || buffer.size(dim) < length) {
+    std::vector<std::int64_t> shape = part.sizes().vec();
+    shape[dim] = std::max<std::int64_t>(
+        {length, 2 * (buffer.defined() ? buffer.size(dim) : 0), kFirstCacheCapacity});
+    at::Tensor grown = at::empty(shape, part.options());
+    if (start > 0) grown.narrow(dim, 0, start).copy_(buffer.narrow(dim, 0, start));
+    buffer = std::move(grown);
+  }
+  buffer.narrow(dim, start, part.size(dim)).copy_(part);
+  return buffer.narrow(dim, 0, length);
 }
 
 at::Tensor feed_forward(const T5FeedForward& ff, const T5Config& config, const at::Tensor& x,
@@ -327,12 +357,8 @@ at::Tensor T5Model::run_decoder(const at::Tensor& decoder_input_ids,
     at::Tensor k_t = split_heads(linear(x, a.k), c.num_heads).transpose(2, 3);  // [B, H, K, T]
     at::Tensor v = split_heads(linear(x, a.v), c.num_heads);                    // [B, H, T, K]
     if (cache) {
-      if (offset > 0) {
-        k_t = at::cat({cache->self_k_t[i], k_t}, 3);  // [B, H, K, t+T]
-        v = at::cat({cache->self_v[i], v}, 2);        // [B, H, t+T, K]
-      }
-      cache->self_k_t[i] = k_t;
-      cache->self_v[i] = v;
+      k_t = append(cache->self_k_t[i], k_t, 3, offset);  // [B, H, K, t+T]
+      v = append(cache->self_v[i], v, 2, offset);        // [B, H, t+T, K]
     }
     at::Tensor attended =
         attend(split_heads(linear(x, a.q), c.num_heads), k_t, v, self_bias, c.dropout_rate, train);

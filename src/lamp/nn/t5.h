@@ -60,8 +60,9 @@ struct T5Weights {
 
 // The decoder's incremental state for a batch of B rows.
 struct T5DecoderCache {
-  // Keys are kept transposed, as the attention products read them, so no step copies them.
-  std::vector<at::Tensor> self_k_t, self_v;  // per layer [B, H, K, t] and [B, H, t, K]
+  // Keys are kept transposed, as the attention products read them. Per layer, buffers of
+  // [B, H, K, capacity] and [B, H, capacity, K] whose first `steps` positions are filled.
+  std::vector<at::Tensor> self_k_t, self_v;
   std::vector<at::Tensor> cross_k_t;         // per layer [B, H, K, S], contiguous
   std::vector<at::Tensor> cross_v;           // per layer [B, H, S, K], contiguous
   at::Tensor cross_mask;                     // [B, 1, 1, S] additive
