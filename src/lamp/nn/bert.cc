@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "lamp/core/error.h"
+#include "lamp/nn/attention.h"
 #include "lamp/nn/runtime.h"
 
 namespace lamp::nn {
@@ -94,17 +95,9 @@ at::Tensor BertModel::encode(const at::Tensor& input_ids, const at::Tensor& mask
                                                        : std::numeric_limits<float>::lowest();
   at::Tensor bias = ((1.0 - mask.to(h.scalar_type())) * lowest).view({batch, 1, 1, length});
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_size));
-  auto heads_of = [&](const at::Tensor& x) {  // [B, L, D] -> [B, H, L, K]
-    return x.view({batch, length, heads, head_size}).transpose(1, 2);
-  };
   for (const BertLayer& layer : w.layer) {
-    at::Tensor q = heads_of(linear(h, layer.query));
-    at::Tensor k = heads_of(linear(h, layer.key));
-    at::Tensor v = heads_of(linear(h, layer.value));
-    at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * scale + bias;  // [B, H, L, L]
-    at::Tensor context = at::matmul(at::softmax(scores, -1), v)           // [B, H, L, K]
-                             .transpose(1, 2)
-                             .reshape({batch, length, c.hidden_size});
+    at::Tensor context = attention(linear(h, layer.query), linear(h, layer.key),
+                                   linear(h, layer.value), bias, heads, {.scale = scale});
     h = apply(layer.attention_output_norm, linear(context, layer.attention_output) + h,
               c.layer_norm_eps);
     at::Tensor inner = linear(h, layer.intermediate);  // [B, L, intermediate]

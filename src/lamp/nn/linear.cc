@@ -12,11 +12,8 @@
 #include <mutex>
 #include <vector>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include "lamp/core/error.h"
+#include "lamp/nn/cpu.h"
 
 namespace lamp::nn {
 
@@ -71,13 +68,6 @@ c10::OperatorHandle op(const char* name) {
 }
 
 #if defined(__x86_64__)
-#define LAMP_AVX2 __attribute__((target("avx2,fma")))
-
-bool has_avx2() {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return avx2;
-}
-
 // Each row of x [M, K] to 7 bits with its own scale, shifted to unsigned, zero-padded to
 // `padded` columns: q [M, padded], scale [M].
 LAMP_AVX2 void quantize_rows(const float* x, std::int64_t rows, std::int64_t in,
@@ -168,14 +158,14 @@ at::Tensor few_rows_linear(const at::Tensor& x, const Int8Weight& w) {
   at::parallel_for(0, blocks, 16, [&](std::int64_t b0, std::int64_t b1) {
     for (std::int64_t n = b0 * 4; n < std::min(b1 * 4, out_dim); n += 4) {
       std::int64_t m = 0;
-      for (; m + 2 <= rows; m += 2) dot_rows<2>(arrays, q.data(), q_scale.data(), m, n, out_dim, out);
+      for (; m + 2 <= rows; m += 2)
+        dot_rows<2>(arrays, q.data(), q_scale.data(), m, n, out_dim, out);
       if (m < rows) dot_rows<1>(arrays, q.data(), q_scale.data(), m, n, out_dim, out);
     }
   });
   return y;
 }
 #else
-bool has_avx2() { return false; }
 at::Tensor few_rows_linear(const at::Tensor&, const Int8Weight&) { return {}; }
 #endif
 

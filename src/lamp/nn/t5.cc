@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "lamp/core/error.h"
+#include "lamp/nn/attention.h"
 #include "lamp/nn/runtime.h"
 
 namespace lamp::nn {
@@ -106,8 +107,9 @@ at::Tensor vector_times_matrices(const at::Tensor& x, const at::Tensor& m) {
 
 // Decoding's attention (one query per row, float32, no autograd): both products as loops over
 // (row, head) pairs. at::matmul runs one small GEMM per pair (192 at batch 16) and its per-call
-// overhead was a fifth of a batch-16 decoding step. Same operands as attend(), k_t and v with
-// contiguous rows (the decoder cache's views); sums in another order, so equal to float rounding.
+// overhead was a fifth of a batch-16 decoding step. Same operands as attend_heads(), k_t and v
+// with contiguous rows (the decoder cache's views); sums in another order, so equal to float
+// rounding.
 at::Tensor attend_one_query(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
                             const at::Tensor& bias) {
   const std::int64_t batch = q.size(0), heads = q.size(1), keys = k_t.size(3);
@@ -121,23 +123,20 @@ at::Tensor attend_one_query(const at::Tensor& q, const at::Tensor& k_t, const at
       .view({batch, 1, -1});  // [B, 1, H*K]
 }
 
-// Attention without 1/sqrt(K) scaling. q: [B, H, Lq, K], k_t: [B, H, K, Lk] (keys transposed),
-// v: [B, H, Lk, K], bias: broadcastable to [B, H, Lq, Lk] -> [B, Lq, H*K]
-at::Tensor attend(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
-                  const at::Tensor& bias, double dropout_rate, bool train) {
-  if (q.size(2) == 1 && !train && !at::GradMode::is_enabled() && q.scalar_type() == at::kFloat &&
+// The decoder cache's attention (no 1/sqrt(K) scaling in T5): q [B, H, Lq, K], k_t [B, H, K, Lk],
+// v [B, H, Lk, K], bias broadcastable to [B, H, Lq, Lk] -> [B, Lq, H*K].
+at::Tensor attend_cached(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
+                         const at::Tensor& bias) {
+  if (q.size(2) == 1 && !at::GradMode::is_enabled() && q.scalar_type() == at::kFloat &&
       rows_contiguous(k_t) && rows_contiguous(v))
     return attend_one_query(q, k_t, v, bias);
-  at::Tensor scores = at::matmul(q, k_t) + bias;  // [B, H, Lq, Lk]
-  at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(q.scalar_type());
-  at::Tensor out = at::matmul(drop(weights, dropout_rate, train), v);  // [B, H, Lq, K]
-  return out.transpose(1, 2).reshape({q.size(0), q.size(2), -1});      // [B, Lq, H*K]
+  return attend_heads(q, k_t, v, bias, {.float32_softmax = true});
 }
 
 // Writes `part` at positions [start, start + part.size(dim)) of dimension `dim` of a cache buffer
-// and returns the view of positions [0, start + part.size(dim)). The buffer doubles when it is full, so
-// a step copies only its own keys and values (concatenating copied the whole cache every step:
-// a tenth of a batch-16 decoding step at 32 tokens).
+// and returns the view of positions [0, start + part.size(dim)). The buffer doubles when it is
+// full, so a step copies only its own keys and values (concatenating copied the whole cache every
+// step: a tenth of a batch-16 decoding step at 32 tokens).
 at::Tensor append(at::Tensor& buffer, const at::Tensor& part, std::int64_t dim,
                   std::int64_t start) {
   const std::int64_t length = start + part.size(dim);
@@ -312,6 +311,8 @@ at::Tensor T5Model::encode(const at::Tensor& input_ids, const at::Tensor& mask, 
   const T5Config& c = config_;
   const std::int64_t length = input_ids.size(1);
   at::Tensor h = drop(at::embedding(weights_.shared, input_ids), c.dropout_rate, train);  // [B,S,D]
+  const AttentionOptions attention_options{
+      .float32_softmax = true, .dropout_rate = c.dropout_rate, .train = train};
   // Block 0's relative bias plus the padding mask, shared by every block: [B, H, S, S]
   at::Tensor bias =
       position_bias(weights_.encoder.block[0].self_attention, length, length, 0, true) +
@@ -319,10 +320,8 @@ at::Tensor T5Model::encode(const at::Tensor& input_ids, const at::Tensor& mask, 
   for (const T5Block& b : weights_.encoder.block) {
     at::Tensor x = rms_norm(h, b.self_attention_norm, c.layer_norm_epsilon);
     const T5Attention& a = b.self_attention;
-    at::Tensor attended = attend(split_heads(linear(x, a.q), c.num_heads),
-                                 split_heads(linear(x, a.k), c.num_heads).transpose(2, 3),
-                                 split_heads(linear(x, a.v), c.num_heads), bias, c.dropout_rate,
-                                 train);  // [B, S, H*K]
+    at::Tensor attended = attention(linear(x, a.q), linear(x, a.k), linear(x, a.v), bias,
+                                    c.num_heads, attention_options);  // [B, S, H*K]
     h = h + drop(linear(attended, a.o), c.dropout_rate, train);
     x = rms_norm(h, b.feed_forward_norm, c.layer_norm_epsilon);
     h = h + drop(feed_forward(b.feed_forward, c, x, train), c.dropout_rate, train);
@@ -337,6 +336,8 @@ at::Tensor T5Model::run_decoder(const at::Tensor& decoder_input_ids,
   const T5Config& c = config_;
   const std::int64_t length = decoder_input_ids.size(1);
   const std::int64_t offset = cache ? cache->steps : 0;
+  const AttentionOptions attention_options{
+      .float32_softmax = true, .dropout_rate = c.dropout_rate, .train = train};
   at::Tensor h =
       drop(at::embedding(weights_.shared, decoder_input_ids), c.dropout_rate, train);  // [B,T,D]
   at::Tensor self_bias = position_bias(weights_.decoder.block[0].self_attention, length,
@@ -354,25 +355,25 @@ at::Tensor T5Model::run_decoder(const at::Tensor& decoder_input_ids,
     const T5Block& b = weights_.decoder.block[i];
     at::Tensor x = rms_norm(h, b.self_attention_norm, c.layer_norm_epsilon);
     const T5Attention& a = b.self_attention;
-    at::Tensor k_t = split_heads(linear(x, a.k), c.num_heads).transpose(2, 3);  // [B, H, K, T]
-    at::Tensor v = split_heads(linear(x, a.v), c.num_heads);                    // [B, H, T, K]
+    at::Tensor q = linear(x, a.q), k = linear(x, a.k), v = linear(x, a.v);  // [B, T, H*K]
+    at::Tensor attended;                                                    // [B, T, H*K]
     if (cache) {
-      k_t = append(cache->self_k_t[i], k_t, 3, offset);  // [B, H, K, t+T]
-      v = append(cache->self_v[i], v, 2, offset);        // [B, H, t+T, K]
+      at::Tensor k_t = split_heads(k, c.num_heads).transpose(2, 3);          // [B, H, K, T]
+      k_t = append(cache->self_k_t[i], k_t, 3, offset);                      // [B, H, K, t+T]
+      v = append(cache->self_v[i], split_heads(v, c.num_heads), 2, offset);  // [B, H, t+T, K]
+      attended = attend_cached(split_heads(q, c.num_heads), k_t, v, self_bias);
+    } else {
+      attended = attention(q, k, v, self_bias, c.num_heads, attention_options);
     }
-    at::Tensor attended =
-        attend(split_heads(linear(x, a.q), c.num_heads), k_t, v, self_bias, c.dropout_rate, train);
     h = h + drop(linear(attended, a.o), c.dropout_rate, train);
 
     x = rms_norm(h, b.cross_attention_norm, c.layer_norm_epsilon);
     const T5Attention& ca = b.cross_attention;
-    at::Tensor ck_t = cache ? cache->cross_k_t[i]
-                            : split_heads(linear(encoder_states, ca.k), c.num_heads)
-                                  .transpose(2, 3);  // [B, H, K, S]
-    at::Tensor cv =
-        cache ? cache->cross_v[i] : split_heads(linear(encoder_states, ca.v), c.num_heads);
-    attended = attend(split_heads(linear(x, ca.q), c.num_heads), ck_t, cv, cross_mask,
-                      c.dropout_rate, train);
+    attended =
+        cache ? attend_cached(split_heads(linear(x, ca.q), c.num_heads), cache->cross_k_t[i],
+                              cache->cross_v[i], cross_mask)
+              : attention(linear(x, ca.q), linear(encoder_states, ca.k),
+                          linear(encoder_states, ca.v), cross_mask, c.num_heads, attention_options);
     h = h + drop(linear(attended, ca.o), c.dropout_rate, train);
 
     x = rms_norm(h, b.feed_forward_norm, c.layer_norm_epsilon);

@@ -63,9 +63,9 @@ struct T5DecoderCache {
   // Keys are kept transposed, as the attention products read them. Per layer, buffers of
   // [B, H, K, capacity] and [B, H, capacity, K] whose first `steps` positions are filled.
   std::vector<at::Tensor> self_k_t, self_v;
-  std::vector<at::Tensor> cross_k_t;         // per layer [B, H, K, S], contiguous
-  std::vector<at::Tensor> cross_v;           // per layer [B, H, S, K], contiguous
-  at::Tensor cross_mask;                     // [B, 1, 1, S] additive
+  std::vector<at::Tensor> cross_k_t;  // per layer [B, H, K, S], contiguous
+  std::vector<at::Tensor> cross_v;    // per layer [B, H, S, K], contiguous
+  at::Tensor cross_mask;              // [B, 1, 1, S] additive
   std::int64_t steps = 0;
 
   // Beam search's reordering: row r takes the self-attention state of row rows[r] ([B] int64).

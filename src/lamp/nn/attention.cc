@@ -1,0 +1,238 @@
+#include "lamp/nn/attention.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "lamp/nn/cpu.h"
+
+namespace lamp::nn {
+namespace {
+
+// [B, L, H*K] -> [B, H, L, K]
+at::Tensor heads_of(const at::Tensor& x, std::int64_t heads) {
+  return x.view({x.size(0), x.size(1), heads, -1}).transpose(1, 2);
+}
+
+#if defined(__x86_64__)
+constexpr std::int64_t kRows = 4;   // query rows per block
+constexpr std::int64_t kCols = 16;  // keys, or value columns, per block: two registers
+
+// e^x in each lane for x <= 0 (softmax's shifted scores), Cephes' expf: x = n ln2 + r with
+// |r| <= ln2 / 2, e^r = 1 + r + r^2 P(r), 2^n written into the exponent bits. Below -87.3 (2^n
+// would be denormal; masked keys are at -3.4e38) it gives 0.
+LAMP_AVX2 __m256 exp_nonpositive(__m256 x) {
+  const __m256 floor = _mm256_set1_ps(-87.33654f);
+  const __m256 underflow = _mm256_cmp_ps(x, floor, _CMP_LT_OQ);
+  x = _mm256_max_ps(x, floor);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);  // ln2 in two parts
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  for (float c :
+       {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i exponent =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(underflow, _mm256_mul_ps(p, _mm256_castsi256_ps(exponent)));
+}
+
+LAMP_AVX2 float exp_nonpositive(float x) {
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, exp_nonpositive(_mm256_set1_ps(x)));
+  return lanes[0];
+}
+
+// One (batch row, head) pair. Inputs are row-major with the given row strides (the pair's
+// head already offset); bias rows have stride `bias_stride` (0 when broadcast over queries).
+struct Pair {
+  const float* q;
+  const float* k;
+  const float* v;
+  const float* bias;
+  float* out;
+  std::int64_t q_stride, k_stride, v_stride, bias_stride, out_stride;
+};
+
+// Scratch space of one thread: keys transposed [K][padded_keys] and a block of score rows
+// [kRows][padded_keys], padded_keys a multiple of kCols.
+struct Scratch {
+  std::vector<float> keys, scores;
+};
+
+LAMP_AVX2 void attend_pair(const Pair& p, std::int64_t queries, std::int64_t keys,
+                           std::int64_t head_size, float scale, Scratch& scratch) {
+  const std::int64_t padded = (keys + kCols - 1) / kCols * kCols;
+  scratch.keys.assign(static_cast<std::size_t>(head_size * padded), 0.0f);
+  scratch.scores.resize(static_cast<std::size_t>(kRows * padded));
+  float* kt = scratch.keys.data();  // [K][padded], zero past `keys`
+  float* s = scratch.scores.data();
+  for (std::int64_t j = 0; j < keys; ++j)
+    for (std::int64_t d = 0; d < head_size; ++d) kt[d * padded + j] = p.k[j * p.k_stride + d];
+
+  for (std::int64_t i0 = 0; i0 < queries; i0 += kRows) {
+    const std::int64_t rows = std::min(kRows, queries - i0);
+    const float* q[kRows];  // a short last block repeats its last row
+    for (std::int64_t r = 0; r < kRows; ++r)
+      q[r] = p.q + std::min(i0 + r, queries - 1) * p.q_stride;
+
+    // s[r][j] = q_r . k_j: 4 rows x 16 keys of accumulators, one key row pair per d.
+    for (std::int64_t j0 = 0; j0 < padded; j0 += kCols) {
+      __m256 acc[kRows][2];
+      for (auto& a : acc) a[0] = a[1] = _mm256_setzero_ps();
+      for (std::int64_t d = 0; d < head_size; ++d) {
+        const __m256 k0 = _mm256_loadu_ps(kt + d * padded + j0);
+        const __m256 k1 = _mm256_loadu_ps(kt + d * padded + j0 + 8);
+        for (std::int64_t r = 0; r < kRows; ++r) {
+          const __m256 x = _mm256_broadcast_ss(q[r] + d);
+          acc[r][0] = _mm256_fmadd_ps(x, k0, acc[r][0]);
+          acc[r][1] = _mm256_fmadd_ps(x, k1, acc[r][1]);
+        }
+      }
+      for (std::int64_t r = 0; r < kRows; ++r) {
+        _mm256_storeu_ps(s + r * padded + j0, acc[r][0]);
+        _mm256_storeu_ps(s + r * padded + j0 + 8, acc[r][1]);
+      }
+    }
+
+    // Each row: x = s * scale + bias, then e^(x - max x); the sum's inverse scales the output.
+    float inverse[kRows];
+    const std::int64_t vector_keys = keys / 8 * 8;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float* row = s + r * padded;
+      const float* bias = p.bias + (i0 + r) * p.bias_stride;
+      __m256 largest = _mm256_set1_ps(std::numeric_limits<float>::lowest());
+      for (std::int64_t j = 0; j < vector_keys; j += 8) {
+        const __m256 x = _mm256_fmadd_ps(_mm256_loadu_ps(row + j), _mm256_set1_ps(scale),
+                                         _mm256_loadu_ps(bias + j));
+        _mm256_storeu_ps(row + j, x);
+        largest = _mm256_max_ps(largest, x);
+      }
+      alignas(32) float lanes[8];
+      _mm256_store_ps(lanes, largest);
+      float top = *std::max_element(lanes, lanes + 8);
+      for (std::int64_t j = vector_keys; j < keys; ++j) {
+        row[j] = row[j] * scale + bias[j];
+        top = std::max(top, row[j]);
+      }
+      __m256 sum = _mm256_setzero_ps();
+      for (std::int64_t j = 0; j < vector_keys; j += 8) {
+        const __m256 e =
+            exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(row + j), _mm256_set1_ps(top)));
+        _mm256_storeu_ps(row + j, e);
+        sum = _mm256_add_ps(sum, e);
+      }
+      _mm256_store_ps(lanes, sum);
+      float total = 0;
+      for (float lane : lanes) total += lane;
+      for (std::int64_t j = vector_keys; j < keys; ++j) {
+        row[j] = exp_nonpositive(row[j] - top);
+        total += row[j];
+      }
+      inverse[r] = 1.0f / total;
+    }
+
+    // out_r = (sum_j e_rj v_j) / sum_j e_rj: 4 rows x 16 columns of accumulators.
+    for (std::int64_t c0 = 0; c0 < head_size; c0 += kCols) {
+      __m256 acc[kRows][2];
+      for (auto& a : acc) a[0] = a[1] = _mm256_setzero_ps();
+      for (std::int64_t j = 0; j < keys; ++j) {
+        const __m256 v0 = _mm256_loadu_ps(p.v + j * p.v_stride + c0);
+        const __m256 v1 = _mm256_loadu_ps(p.v + j * p.v_stride + c0 + 8);
+        for (std::int64_t r = 0; r < kRows; ++r) {
+          const __m256 e = _mm256_broadcast_ss(s + r * padded + j);
+          acc[r][0] = _mm256_fmadd_ps(e, v0, acc[r][0]);
+          acc[r][1] = _mm256_fmadd_ps(e, v1, acc[r][1]);
+        }
+      }
+      for (std::int64_t r = 0; r < rows; ++r) {
+        float* out = p.out + (i0 + r) * p.out_stride + c0;
+        const __m256 scale_r = _mm256_set1_ps(inverse[r]);
+        _mm256_storeu_ps(out, _mm256_mul_ps(acc[r][0], scale_r));
+        _mm256_storeu_ps(out + 8, _mm256_mul_ps(acc[r][1], scale_r));
+      }
+    }
+  }
+}
+
+bool fusable(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
+             std::int64_t heads, bool train) {
+  if (train || at::GradMode::is_enabled() || !has_avx2()) return false;
+  for (const at::Tensor* t : {&q, &k, &v})
+    if (t->scalar_type() != at::kFloat || t->dim() != 3 || t->stride(2) != 1) return false;
+  return bias.scalar_type() == at::kFloat && q.size(2) % heads == 0 &&
+         q.size(2) / heads % kCols == 0;
+}
+
+at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                           const at::Tensor& bias, std::int64_t heads, double scale) {
+  const std::int64_t batch = q.size(0), queries = q.size(1), keys = k.size(1);
+  const std::int64_t head_size = q.size(2) / heads;
+  at::Tensor b = bias.expand({batch, heads, queries, keys});
+  if (b.stride(3) != 1) b = b.contiguous();
+  at::Tensor out = at::empty({batch, queries, heads * head_size}, q.options());
+  const float* qp = q.data_ptr<float>();
+  const float* kp = k.data_ptr<float>();
+  const float* vp = v.data_ptr<float>();
+  const float* bp = b.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  at::parallel_for(0, batch * heads, 1, [&](std::int64_t begin, std::int64_t end) {
+    Scratch scratch;
+    for (std::int64_t pair = begin; pair < end; ++pair) {
+      const std::int64_t n = pair / heads, h = pair % heads, column = h * head_size;
+      const Pair p{qp + n * q.stride(0) + column,
+                   kp + n * k.stride(0) + column,
+                   vp + n * v.stride(0) + column,
+                   bp + n * b.stride(0) + h * b.stride(1),
+                   op + n * out.stride(0) + column,
+                   q.stride(1),
+                   k.stride(1),
+                   v.stride(1),
+                   b.stride(2),
+                   out.stride(1)};
+      attend_pair(p, queries, keys, head_size, static_cast<float>(scale), scratch);
+    }
+  });
+  return out;
+}
+#else
+bool fusable(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+             std::int64_t, bool) {
+  return false;
+}
+at::Tensor fused_attention(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                           const at::Tensor&, std::int64_t, double) {
+  return {};
+}
+#endif
+
+}  // namespace
+
+at::Tensor attend_heads(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
+                        const at::Tensor& bias, const AttentionOptions& options) {
+  at::Tensor scores = at::matmul(q, k_t);  // [B, H, Lq, Lk]
+  if (options.scale != 1.0) scores = scores * options.scale;
+  scores = scores + bias;
+  const at::ScalarType type = q.scalar_type();
+  at::Tensor weights =
+      at::softmax(options.float32_softmax ? scores.to(at::kFloat) : scores, -1).to(type);
+  if (options.train && options.dropout_rate > 0)
+    weights = at::dropout(weights, options.dropout_rate, true);
+  at::Tensor out = at::matmul(weights, v);                         // [B, H, Lq, K]
+  return out.transpose(1, 2).reshape({q.size(0), q.size(2), -1});  // [B, Lq, H*K]
+}
+
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const at::Tensor& bias, std::int64_t heads, const AttentionOptions& options) {
+  if (fusable(q, k, v, bias, heads, options.train))
+    return fused_attention(q, k, v, bias, heads, options.scale);
+  return attend_heads(heads_of(q, heads), heads_of(k, heads).transpose(2, 3), heads_of(v, heads),
+                      bias, options);
+}
+
+}  // namespace lamp::nn
