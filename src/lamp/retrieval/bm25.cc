@@ -1,10 +1,13 @@
 #include "lamp/retrieval/bm25.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+
+#include <emmintrin.h>
 
 #include "lamp/text/python_str.h"
 
@@ -17,75 +20,97 @@ std::uint64_t load8(const char* p) {
   return value;
 }
 
-// A token as the table compares it: its first and last 8 bytes as integers (zero-padded when
-// shorter), so most comparisons need no memcmp, and a hash of all its bytes.
-struct Key {
-  std::uint64_t head = 0, tail = 0, hash = 0;
-  const char* data = nullptr;
-  std::uint32_t size = 0;
+constexpr std::uint64_t kSpaces = 0x2020202020202020ull;
+
+// A word as the table knows it. A word of at most 16 bytes is its bytes followed by spaces
+// (0x20) up to 16 bytes: tokens never contain a space, so the first space marks the end and
+// different words have different keys. A longer word's key is its first 8 bytes and a hash of
+// all its bytes with a space before a last byte that is not one, which no shorter word's key
+// has; the table compares such words' bytes too. No key starts with a space.
+struct alignas(16) Key {
+  std::uint64_t lo = 0, hi = 0;
 };
 
-// The hash of a key whose head, tail and size are set (tables index by its high bits); the
-// bytes between head and tail (tokens over 16 bytes, rare) come from key.data.
-std::uint64_t key_hash(const Key& key) {
-  std::uint64_t h = key.head ^ (key.tail * 0xC2B2AE3D27D4EB4Full) ^ key.size;
-  for (std::size_t i = 8; i + 8 < key.size; i += 8)
-    h = (h ^ load8(key.data + i)) * 0xBF58476D1CE4E5B9ull;
-  return h * 0x9E3779B97F4A7C15ull;
+// By token size (1..16): which bytes of 16 loaded from its start are the token's (keep), and
+// the spaces that replace the others (fill).
+struct KeyMask {
+  alignas(16) std::array<std::uint8_t, 16> keep{}, fill{};
+};
+constexpr auto kKeyMasks = [] {
+  std::array<KeyMask, 17> masks{};
+  for (std::size_t size = 1; size <= 16; ++size) {
+    for (std::size_t i = 0; i < 16; ++i) {
+      masks[size].keep[i] = i < size ? 0xFF : 0;
+      masks[size].fill[i] = i < size ? 0 : 0x20;
+    }
+  }
+  return masks;
+}();
+
+// The key of a token of 1 to 16 bytes at p, of which 16 bytes must be readable: one load, two
+// masks, no branch on the size.
+inline __m128i short_key(const char* p, std::size_t size) {
+  const KeyMask& mask = kKeyMasks[size];
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm_or_si128(
+      _mm_and_si128(bytes, _mm_load_si128(reinterpret_cast<const __m128i*>(mask.keep.data()))),
+      _mm_load_si128(reinterpret_cast<const __m128i*>(mask.fill.data())));
 }
 
-// text[begin, end) as a Key, reading only inside `text`.
-[[gnu::noinline]] Key make_key_near_end(std::string_view text, std::size_t begin, std::size_t end) {
-  Key key{.data = text.data() + begin, .size = static_cast<std::uint32_t>(end - begin)};
-  std::memcpy(&key.head, key.data, std::min<std::size_t>(key.size, 8));
-  if (key.size > 8) key.tail = load8(key.data + key.size - 8);
-  key.hash = key_hash(key);
-  return key;
+Key to_key(__m128i key) {
+  return {.lo = static_cast<std::uint64_t>(_mm_cvtsi128_si64(key)),
+          .hi = static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)))};
 }
 
-// The same; tokens with 8 readable bytes from their start (all but those near the end of the
-// text and of a page) take no branch that depends on the token's length, which is as random as
-// the text; bytes past the token are masked off. The tail
-// of a token ending before byte 8 (a text's short first word, say) is unused, since the token is
-// at most 8 bytes long, so it is loaded from byte 0 instead of before the text.
-inline Key make_key(std::string_view text, std::size_t begin, std::size_t end) {
-  if (begin + 8 > text.size() && !text::detail::on_one_page(text.data() + begin, 8)) [[unlikely]]
-    return make_key_near_end(text, begin, end);
-  const std::size_t size = end - begin;
-  Key key{.data = text.data() + begin, .size = static_cast<std::uint32_t>(size)};
-  key.head = load8(key.data) & (~0ull >> (64 - 8 * std::min<std::size_t>(size, 8)));
-  const std::uint64_t tail = load8(text.data() + std::max<std::size_t>(end, 8) - 8);
-  key.tail = size > 8 ? tail : 0;
-  key.hash = key_hash(key);
-  return key;
+// The key of a token over 16 bytes (rare), reading only its bytes.
+[[gnu::noinline]] Key long_key(const char* p, std::size_t size) {
+  std::uint64_t a = size * 0x9E3779B97F4A7C15ull, b = ~a;
+  for (std::size_t i = 0; i + 8 <= size; i += 8) {
+    a = (a ^ load8(p + i)) * 0xBF58476D1CE4E5B9ull;
+    b = (b + load8(p + i)) * 0x94D049BB133111EBull;
+  }
+  const std::uint64_t tail = load8(p + size - 8);
+  a = (a ^ tail) * 0xC2B2AE3D27D4EB4Full;
+  b = (b ^ (b >> 29) ^ a) * 0x9E3779B97F4A7C15ull;
+  return {.lo = load8(p), .hi = (b & 0x7F00FFFFFFFFFFFFull) | 0x8020000000000000ull};
 }
 
-// Whether the word with this head, tail, size and bytes is key's token.
-bool same_word(std::uint64_t head, std::uint64_t tail, std::uint32_t size, const char* data,
-               const Key& key) {
-  return ((head ^ key.head) | (tail ^ key.tail) | (size ^ key.size)) == 0 &&
-         (size <= 16 || std::memcmp(data + 8, key.data + 8, size - 16) == 0);
+// The key of any token, reading only its bytes.
+Key key_of(std::string_view token) {
+  if (token.size() > 16) return long_key(token.data(), token.size());
+  char bytes[16] = {};
+  std::memcpy(bytes, token.data(), token.size());
+  return to_key(short_key(bytes, token.size()));
+}
+
+// Tables index by the high bits.
+inline std::uint64_t key_hash(const Key& key) {
+  return (key.lo ^ std::rotr(key.hi, 29)) * 0x9E3779B97F4A7C15ull;
 }
 
 }  // namespace
 
-// One sample's corpus statistics: its words in first-occurrence order (document frequency, last
-// document seen, query word), found through an open-addressing table of word numbers, plus term
-// frequencies of the query's words only.
+// One sample's corpus statistics: for each corpus word its document frequency and the last
+// document it was seen in, in an open-addressing table of 32-byte entries keyed by the word
+// itself (Key), plus term frequencies of the query's words only; the slots of the words in
+// first-occurrence order (the order the mean idf sums in).
 //
-// The table holds 4-byte word numbers and is kept at most 1/8 full, so it stays small while
-// nearly every token finds its word in its home slot: a lookup reads that slot and the record
-// it names, and only new words and words over 16 bytes take the out-of-line path. The records of
-// frequent words come first and share cache lines. Query words join the records only when the
-// corpus first uses them (a small query table is consulted for new words), so the records' order
-// is the corpus's first-occurrence order that the mean idf sums in, and finish() reads them in
-// sequence.
+// A token whose entry is in its home slot, as nearly all are, costs one access to the table,
+// with no branch but the key comparison: a new word whose home slot is empty is written there
+// by the same stores that update a known word (empty entries count as seen in no document), and
+// joins the first-occurrence list by an append that advances only when its df was 0. Query
+// words are entered at start() with df 0, so they join that list at their first corpus
+// occurrence too, and no new word needs a query lookup. Only home slots taken by another word
+// and words over 16 bytes take the out-of-line path (find). The table is kept at most 3/4 full
+// (at 1/2 it measured slower: a larger table misses the caches more).
 //
-// add_text splits, hashes and counts each token as it is found, with the loop's state in locals
-// (stores through the records would otherwise force reloads of members), one token behind the
-// splitting so that the next record's cache miss overlaps the count. The count branches only on
-// the lookup: document frequencies and query-word counts are updated with arithmetic on 0/1
-// conditions, since the text makes any branch on them unpredictable.
+// add_text splits and keys the tokens of a text into a queue, prefetching each one's home slot,
+// and counts the queue every kBatch tokens: the table's cache misses then overlap instead of
+// each stalling the count that needs it (counting one token behind the splitting, with one
+// prefetch, hid far less). Counting keeps its state in locals (stores through the entries
+// would otherwise force reloads of members), and updates document frequencies and query-word
+// counts with arithmetic on 0/1 conditions, since the text makes any branch on them
+// unpredictable.
 class Bm25Corpus {
  public:
   struct Posting {
@@ -93,47 +118,43 @@ class Bm25Corpus {
     std::uint32_t tf;
   };
 
-  Bm25Corpus() {
-    slots_.assign(1024, kEmpty);
-    set_table_size(slots_.size());
-    words_.resize(1024);  // words_[0]: a record no token matches (size 0), named by empty slots
-  }
+  Bm25Corpus() { resize_table(1024); }
 
   void start(std::span<const std::string_view> query) {
-    // Clearing the filled slots one by one beats clearing the table only when few are filled.
-    if (n_words_ * 16 > slots_.size()) {
-      std::fill(slots_.begin(), slots_.end(), kEmpty);
+    // Clearing the used entries one by one beats clearing the table only when few are used.
+    if ((n_words_ + query_slots_.size()) * 16 > table_.size()) {
+      std::fill(table_.begin(), table_.end(), Entry{});
     } else {
-      for (std::uint32_t id = 1; id <= n_words_; ++id) slots_[slot_of_[id]] = kEmpty;
+      for (std::size_t i = 0; i < n_words_; ++i) table_[order_[i]] = Entry{};
+      for (std::uint32_t slot : query_slots_) table_[slot] = Entry{};
     }
     n_words_ = 0;
+    long_words_.clear();
     doc_lengths_.clear();
     doc_ = 0;
-    doc_length_ = 0;
 
-    query_keys_.clear();
+    while (2 * query.size() > limit()) resize_table(2 * table_.size());
+    query_slots_.clear();
     query_tokens_.clear();
-    std::size_t query_slots = 16;
-    while (query_slots < 2 * query.size()) query_slots *= 2;
-    query_slots_.assign(query_slots, 0);
-    const int query_shift = std::countl_zero(query_slots - 1);
     for (std::string_view token : query) {
-      const Key key = make_key(token, 0, token.size());
-      std::size_t slot = key.hash >> query_shift;
-      while (query_slots_[slot] != 0 && !same_query_word(query_slots_[slot] - 1, key))
-        slot = (slot + 1) & (query_slots - 1);
-      if (query_slots_[slot] == 0) {
-        query_keys_.push_back(key);
-        query_slots_[slot] = static_cast<std::uint32_t>(query_keys_.size());
+      const Key key = key_of(token);
+      const std::uint32_t slot =
+          find(key, key_hash(key) >> shift_, token.size() > 16 ? token : std::string_view());
+      Entry& e = table_[slot];
+      if (e.query == 0) {
+        e.lo = key.lo;
+        e.hi = key.hi;
+        query_slots_.push_back(slot);
+        e.query = static_cast<std::uint32_t>(query_slots_.size());
       }
-      query_tokens_.push_back(query_slots_[slot] - 1);
+      query_tokens_.push_back(e.query - 1);
     }
-    query_shift_ = query_shift;
-    const std::size_t q = query_keys_.size();
-    query_ids_.assign(q, 0);
+    const std::size_t q = query_slots_.size();
+    grow_at_ = limit() - q;
     if (postings_.size() < q) postings_.resize(q);
     for (std::size_t i = 0; i < q; ++i) postings_[i].clear();
     // doc_tf_[0] counts the other words; it starts at 1 so that it never reads as untouched.
+    // A document's length is the sum of its counts (end_document).
     doc_tf_.assign(q + 1, 0);
     doc_tf_[0] = 1;
     touched_.resize(q + 1);
@@ -143,28 +164,40 @@ class Bm25Corpus {
   // Compiled for the build's baseline and for AVX2-era CPUs (tzcnt, blsr, shrx, VEX-encoded SSE:
   // about 10 % fewer instructions); the loader picks the one the CPU runs.
   [[gnu::target_clones("arch=x86-64-v3", "default")]] void add_text(std::string_view text) {
-    Counter counter(*this);
-    text::py_split_each(text, [&](std::size_t begin, std::size_t end) {
-      counter.count(make_key(text, begin, end));
-    });
-    counter.save();
+    // Keys load 16 bytes from each token's start: from a padded copy when those past the
+    // text's end might be on the next page, which may be unmapped.
+    const char* bytes = text.data();
+    if (!text.empty() && !text::detail::on_one_page(text.data() + text.size() - 1, 16))
+        [[unlikely]] {
+      padded_.assign(text.begin(), text.end());
+      padded_.resize(text.size() + 16);
+      bytes = padded_.data();
+    }
+    text_ = text.data();
+    Queue queue(*this, bytes);
+    text::py_split_each(text, [&](std::size_t begin, std::size_t end) { queue.add(begin, end); });
+    queue.finish();
   }
   void add_token(std::string_view token) {
-    Counter counter(*this);
-    counter.count(make_key(token, 0, token.size()));
-    counter.save();
+    char bytes[16] = {};
+    std::memcpy(bytes, token.data(), std::min<std::size_t>(token.size(), 16));
+    text_ = token.data();
+    Queue queue(*this, bytes);
+    queue.add(0, token.size());
+    queue.finish();
   }
 
   void end_document() {
+    std::uint32_t length = doc_tf_[0] - 1;
     for (std::size_t i = 0; i < n_touched_; ++i) {
       const std::uint32_t q = touched_[i];
       postings_[q - 1].push_back({doc_, doc_tf_[q]});
+      length += doc_tf_[q];
       doc_tf_[q] = 0;
     }
     n_touched_ = 0;
     doc_tf_[0] = 1;
-    doc_lengths_.push_back(doc_length_);
-    doc_length_ = 0;
+    doc_lengths_.push_back(length);
     ++doc_;
   }
 
@@ -172,177 +205,193 @@ class Bm25Corpus {
   // Document frequencies of the corpus words in first-occurrence order, via fn(df).
   template <class Fn>
   void for_each_df(Fn&& fn) const {
-    for (std::uint32_t id = 1; id <= n_words_; ++id) fn(words_[id].df);
+    for (std::size_t i = 0; i < n_words_; ++i) fn(table_[order_[i]].df);
   }
   std::size_t vocabulary() const { return n_words_; }
   std::size_t query_size() const { return query_tokens_.size(); }
-  std::size_t query_words() const { return query_keys_.size(); }
+  std::size_t query_words() const { return query_slots_.size(); }
   // The distinct query word (an index below query_words()) of the query's i-th token.
   std::uint32_t query_word(std::size_t i) const { return query_tokens_[i]; }
   // Of query word q: its document frequency (0: not in the corpus) and its postings.
-  std::uint32_t query_df(std::uint32_t q) const {
-    const std::uint32_t id = query_ids_[q];
-    return id == 0 ? 0 : words_[id].df;
-  }
+  std::uint32_t query_df(std::uint32_t q) const { return table_[query_slots_[q]].df; }
   std::span<const Posting> query_postings(std::uint32_t q) const { return postings_[q]; }
 
  private:
   static constexpr std::uint32_t kNoDoc = UINT32_MAX;
-  static constexpr std::uint32_t kEmpty = 0;  // an empty slot names words_[0]
-  // 32 bytes, so a record never straddles two cache lines; the word's bytes are in data_.
-  struct alignas(32) Word {
-    std::uint64_t head = 0, tail = 0;
-    std::uint32_t size = 0;  // 0 only in words_[0]: tokens are never empty
+  // 32 bytes, so an entry never straddles two cache lines. An empty entry has lo == kSpaces
+  // (no key's value) and counts as a word in no document, outside the query.
+  struct alignas(32) Entry {
+    std::uint64_t lo = kSpaces, hi = 0;  // the Key
     std::uint32_t last_doc = kNoDoc;
     std::uint32_t df = 0;
-    std::uint32_t query = 0;  // 1 + index into query_keys_, or 0
+    std::uint32_t query = 0;      // 1 + query word, or 0
+    std::uint32_t long_word = 0;  // words over 16 bytes: 1 + index into long_words_
   };
 
-  // The counting state in locals, copied from the corpus and saved back after a text; the
-  // compiler keeps it in registers across the stores into the records.
-  class Counter {
+  // A token split but not yet counted: its key, its home slot and its size.
+  struct Pending {
+    Key key;
+    std::uint32_t slot = 0;
+    std::uint32_t size = 0;  // at most 17: longer ones count as 17
+  };
+  // Tokens are counted in batches of this many, after all their home slots were prefetched,
+  // so that the entries' cache misses overlap.
+  static constexpr std::size_t kBatch = 64;
+
+  // Splits a text into pending_, keying each token and prefetching its home slot, and has the
+  // corpus count each full batch; the state in locals, which the compiler keeps in registers.
+  class Queue {
    public:
-    explicit Counter(Bm25Corpus& corpus)
-        : corpus_(&corpus),
-          slots_(corpus.slots_.data()),
-          words_(corpus.words_.data()),
-          doc_tf_(corpus.doc_tf_.data()),
-          touched_(corpus.touched_.data()),
-          n_touched_(corpus.n_touched_),
-          shift_(corpus.shift_),
-          doc_(corpus.doc_) {}
-
-    // Counts the token before `key` (if any) while key's record is fetched: one token of
-    // lookahead hides most of the record's cache miss. The word number read for the prefetch is
-    // kept: counting the token before may add a word or grow the table meanwhile, but a number
-    // is only used once its record matches the token, and numbers never change.
-    [[gnu::always_inline]] void count(const Key& key) {
-      const std::uint32_t id = slots_[key.hash >> shift_];
-      __builtin_prefetch(&words_[id]);
-      if (pending_.size != 0) count_now(pending_, pending_id_);
-      pending_ = key;
-      pending_id_ = id;
+    // Tokens are byte ranges of text_; `bytes` holds the same bytes followed by 16 readable
+    // ones (the text itself or a padded copy).
+    Queue(Bm25Corpus& corpus, const char* bytes) : corpus_(&corpus), bytes_(bytes) {
+      start_batch();
     }
 
-    void save() {
-      if (pending_.size != 0) count_now(pending_, pending_id_);
-      corpus_->n_touched_ = n_touched_;
-      corpus_->doc_length_ += static_cast<std::uint32_t>(tokens_);
+    [[gnu::always_inline]] void add(std::size_t begin, std::size_t end) {
+      const std::size_t size = end - begin;
+      Pending& p = *next_;
+      std::uint64_t hash;
+      if (size <= 16) [[likely]] {
+        const __m128i key = short_key(bytes_ + begin, size);
+        _mm_store_si128(reinterpret_cast<__m128i*>(&p.key), key);
+        hash = key_hash(to_key(key));
+      } else {
+        p.key = long_key(corpus_->text_ + begin, size);
+        corpus_->long_pending_.emplace_back(corpus_->text_ + begin, size);
+        hash = key_hash(p.key);
+      }
+      p.slot = static_cast<std::uint32_t>(hash >> shift_);
+      p.size = static_cast<std::uint32_t>(std::min<std::size_t>(size, 17));
+      __builtin_prefetch(&table_[p.slot]);
+      if (++next_ == batch_end_) {
+        corpus_->count_pending(kBatch);
+        start_batch();
+      }
     }
+
+    // Counts what is left.
+    void finish() { corpus_->count_pending(next_ - corpus_->pending_.data()); }
 
    private:
-    // Counts `key`, whose word is probably number `id` (the number in its home slot).
-    [[gnu::always_inline]] void count_now(const Key& key, std::uint32_t id) {
-      const Word& home = words_[id];
-      if (((home.head ^ key.head) | (home.tail ^ key.tail) | (home.size ^ key.size) |
-           static_cast<std::uint64_t>(key.size > 16)) != 0) [[unlikely]] {
-        id = corpus_->locate(key.head, key.tail, key.data, key.size, key.hash >> shift_);
-        slots_ = corpus_->slots_.data();
-        words_ = corpus_->words_.data();
-        shift_ = corpus_->shift_;
-      }
-      Word& w = words_[id];
-      const std::uint32_t new_doc = w.last_doc != doc_;
-      w.df += new_doc;
-      w.last_doc = doc_;
-      const std::uint32_t q = w.query, tf = doc_tf_[q];
-      touched_[n_touched_] = q;
-      n_touched_ += tf == 0;
-      doc_tf_[q] = tf + 1;
-      ++tokens_;
+    // Grows the table first if a batch of new words could fill it: then the home slots found
+    // for the batch stay valid until it is counted.
+    [[gnu::always_inline]] void start_batch() {
+      next_ = corpus_->pending_.data();
+      batch_end_ = next_ + kBatch;
+      if (corpus_->n_words_ + kBatch > corpus_->grow_at_) [[unlikely]]
+        corpus_->grow();
+      table_ = corpus_->table_.data();
+      shift_ = corpus_->shift_;
     }
 
-    Key pending_;  // size 0: none
-    std::uint32_t pending_id_ = 0;
     Bm25Corpus* corpus_;
-    std::uint32_t* slots_;
-    Word* words_;
-    std::uint32_t* doc_tf_;
-    std::uint32_t* touched_;
-    std::size_t n_touched_, tokens_ = 0;
+    const char* bytes_;
+    Pending* next_;  // in pending_
+    Pending* batch_end_;
+    const Entry* table_;
     int shift_;
-    std::uint32_t doc_;
   };
 
-  bool same_query_word(std::uint32_t q, const Key& key) const {
-    const Key& word = query_keys_[q];
-    return same_word(word.head, word.tail, word.size, word.data, key);
+  // Counts pending_[0, n), in order, with the counting state in locals (stores through the
+  // entries would otherwise force reloads of members).
+  [[gnu::target_clones("arch=x86-64-v3", "default")]] void count_pending(std::size_t n) {
+    Entry* const table = table_.data();
+    std::uint32_t* const order = order_.data();
+    std::uint32_t* const doc_tf = doc_tf_.data();
+    std::uint32_t* const touched = touched_.data();
+    std::size_t n_words = n_words_, n_touched = n_touched_, next_long = 0;
+    const std::uint32_t doc = doc_;
+    const Pending* const end = pending_.data() + n;
+    for (const Pending* p = pending_.data(); p != end; ++p) {
+      std::uint32_t slot = p->slot;
+      Entry* e = table + slot;
+      // Its word's entry or an empty one (min is 0 when either is): one branch for both.
+      const std::uint64_t diff = (e->lo ^ p->key.lo) | (e->hi ^ p->key.hi);
+      if (p->size > 16 || std::min<std::uint64_t>(diff, (e->lo & 0xFF) ^ 0x20) != 0) [[unlikely]] {
+        slot = find(p->key, slot, p->size > 16 ? long_pending_[next_long++] : std::string_view());
+        e = table + slot;
+      }
+      e->lo = p->key.lo;
+      e->hi = p->key.hi;
+      const std::uint32_t df = e->df;
+      order[n_words] = slot;
+      n_words += df == 0;
+      e->df = df + (e->last_doc != doc);
+      e->last_doc = doc;
+      const std::uint32_t q = e->query, tf = doc_tf[q];
+      touched[n_touched] = q;
+      n_touched += tf == 0;
+      doc_tf[q] = tf + 1;
+    }
+    n_words_ = n_words;
+    n_touched_ = n_touched;
+    long_pending_.clear();
   }
 
-  // The number of the key's word, which is not in its home slot `slot` or is long: probes on,
-  // and adds a new word (which may grow the table and move the records). Takes the key's parts
-  // in registers: a Key argument in memory would be stored for every token.
-  [[gnu::noinline]] std::uint32_t locate(std::uint64_t head, std::uint64_t tail, const char* data,
-                                         std::uint32_t size, std::size_t slot) {
-    Key key{.head = head, .tail = tail, .data = data, .size = size};
-    key.hash = key_hash(key);
+  // Most entries a table of this size may use.
+  std::size_t limit() const { return table_.size() / 4 * 3; }
+
+  // The slot of the key's word, or of the empty entry where it goes, probing from `slot`.
+  // Words over 16 bytes come with their bytes, recorded in long_words_ when new: their text
+  // stays alive until finish(), so the entry can point to it.
+  [[gnu::noinline]] std::uint32_t find(const Key& key, std::size_t slot,
+                                       std::string_view long_word) {
     for (;; slot = (slot + 1) & mask_) {
-      const std::uint32_t id = slots_[slot];
-      if (id == kEmpty) return add_word(key, slot);
-      const Word& w = words_[id];
-      if (same_word(w.head, w.tail, w.size, data_[id], key)) return id;
-    }
-  }
-
-  std::uint32_t add_word(const Key& key, std::size_t slot) {
-    if ((n_words_ + 1) * 8 > slots_.size()) {
-      grow_table();
-      slot = key.hash >> shift_;
-      while (slots_[slot] != kEmpty) slot = (slot + 1) & mask_;
-    }
-    const auto id = static_cast<std::uint32_t>(++n_words_);
-    if (id == words_.size()) {
-      words_.resize(2 * words_.size());
-      data_.resize(words_.size());
-      slot_of_.resize(words_.size());
-    }
-    std::uint32_t query = 0;
-    for (std::size_t q = key.hash >> query_shift_; query_slots_[q] != 0;
-         q = (q + 1) & (query_slots_.size() - 1)) {
-      if (same_query_word(query_slots_[q] - 1, key)) {
-        query = query_slots_[q];
-        query_ids_[query - 1] = id;
-        break;
+      Entry& e = table_[slot];
+      if (e.lo == kSpaces) {
+        if (!long_word.empty()) {
+          long_words_.push_back(long_word);
+          e.long_word = static_cast<std::uint32_t>(long_words_.size());
+        }
+        return static_cast<std::uint32_t>(slot);
+      }
+      if (e.lo == key.lo && e.hi == key.hi &&
+          (long_word.empty() || long_words_[e.long_word - 1] == long_word)) {
+        return static_cast<std::uint32_t>(slot);
       }
     }
-    words_[id] = {.head = key.head, .tail = key.tail, .size = key.size, .query = query};
-    data_[id] = key.data;
-    slot_of_[id] = static_cast<std::uint32_t>(slot);
-    slots_[slot] = id;
-    return id;
   }
 
-  void set_table_size(std::size_t size) {
+  void resize_table(std::size_t size) {
+    table_.assign(size, Entry{});
+    order_.resize(size);
     mask_ = size - 1;
     shift_ = std::countl_zero(mask_);
   }
 
-  // Doubles the table; records keep their numbers.
-  void grow_table() {
-    slots_.assign(2 * slots_.size(), kEmpty);
-    set_table_size(slots_.size());
-    for (std::uint32_t id = 1; id <= n_words_; ++id) {
-      const Word& w = words_[id];
-      Key key{.head = w.head, .tail = w.tail, .data = data_[id], .size = w.size};
-      std::size_t slot = key_hash(key) >> shift_;
-      while (slots_[slot] != kEmpty) slot = (slot + 1) & mask_;
-      slots_[slot] = id;
-      slot_of_[id] = static_cast<std::uint32_t>(slot);
+  // Doubles the table. Words go back in first-occurrence order, so the most frequent ones
+  // tend to get their home slots, then the query words not seen yet.
+  [[gnu::noinline]] void grow() {
+    std::vector<Entry> old = std::move(table_);
+    unseen_.clear();
+    for (std::uint32_t slot : query_slots_) {
+      if (old[slot].df == 0) unseen_.push_back(slot);
     }
+    resize_table(2 * old.size());
+    for (std::size_t i = 0; i < n_words_; ++i) order_[i] = reinsert(old[order_[i]]);
+    for (std::uint32_t slot : unseen_) reinsert(old[slot]);
+    grow_at_ = limit() - query_slots_.size();
   }
 
-  std::vector<std::uint32_t> slots_;  // word numbers; power-of-two size, at most 1/8 full
+  std::uint32_t reinsert(const Entry& entry) {
+    std::size_t slot = key_hash({.lo = entry.lo, .hi = entry.hi}) >> shift_;
+    while (table_[slot].lo != kSpaces) slot = (slot + 1) & mask_;
+    table_[slot] = entry;
+    if (entry.query != 0) query_slots_[entry.query - 1] = static_cast<std::uint32_t>(slot);
+    return static_cast<std::uint32_t>(slot);
+  }
+
+  std::vector<Entry> table_;  // power-of-two size, at most limit() entries used
   std::size_t mask_ = 0;
-  int shift_ = 64;  // slot of a hash: hash >> shift_
-  // By word number, 1..n_words_ in first-occurrence order: records, bytes, slots.
-  std::vector<Word> words_;
-  std::vector<const char*> data_ = std::vector<const char*>(1024);
-  std::vector<std::uint32_t> slot_of_ = std::vector<std::uint32_t>(1024);
+  int shift_ = 64;  // home slot of a key: key_hash >> shift_
+  // Slots of the corpus words, [0, n_words_) in first-occurrence order; [n_words_] is scratch,
+  // written for every token.
+  std::vector<std::uint32_t> order_;
   std::size_t n_words_ = 0;
-  std::vector<Key> query_keys_;             // the distinct query words
-  std::vector<std::uint32_t> query_slots_;  // 1 + index into query_keys_, or 0: empty
-  int query_shift_ = 64;
-  std::vector<std::uint32_t> query_ids_;        // by query word: its word number, 0 until seen
+  std::size_t grow_at_ = 0;  // most words the table may hold (besides the query words)
+  std::vector<std::string_view> long_words_;
+  std::vector<std::uint32_t> query_slots_;      // by query word: its slot
   std::vector<std::uint32_t> query_tokens_;     // query word of each query token
   std::vector<std::vector<Posting>> postings_;  // by query word
   std::vector<std::uint32_t>
@@ -350,7 +399,13 @@ class Bm25Corpus {
   std::vector<std::uint32_t> touched_;  // [0, n_touched_): the 1 + query words counted in it
   std::size_t n_touched_ = 0;
   std::vector<std::uint32_t> doc_lengths_;
-  std::uint32_t doc_ = 0, doc_length_ = 0;
+  std::uint32_t doc_ = 0;
+  const char* text_ = nullptr;  // of the text being counted
+  std::vector<char> padded_;    // a copy of a text that ends near a page's end
+  // Queue's tokens, and those over 16 bytes among them.
+  std::vector<Pending> pending_ = std::vector<Pending>(kBatch);
+  std::vector<std::string_view> long_pending_;
+  std::vector<std::uint32_t> unseen_;  // grow()'s scratch
 };
 
 Bm25Scorer::Bm25Scorer(Bm25Params params)
