@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "lamp/nn/cpu.h"
@@ -160,6 +161,69 @@ LAMP_AVX2 void attend_pair(const Pair& p, std::int64_t queries, std::int64_t key
   }
 }
 
+// x [N] times the matrix m [N, C] (rows `row_stride` apart) into o [C]: axpys over m's rows, each
+// row read once, in order. Every element of the decoder's cross-attention state is read once per
+// step (300 MB at batch 16 x 256 tokens in float32), so this is bound by memory bandwidth.
+template <typename T>
+LAMP_AVX2 __m256 load8(const T* p) {
+  if constexpr (std::is_same_v<T, float>)
+    return _mm256_loadu_ps(p);
+  else
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+template <typename T>
+LAMP_AVX2 void vector_times_matrix(const float* x, const T* m, std::int64_t rows, std::int64_t cols,
+                                   std::int64_t row_stride, float* o) {
+  constexpr std::int64_t kWide = 64;  // columns held in eight registers over all rows
+  std::int64_t c0 = 0;
+  for (; c0 + kWide <= cols; c0 += kWide) {
+    __m256 acc[kWide / 8];
+    for (__m256& a : acc) a = _mm256_setzero_ps();
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const __m256 coefficient = _mm256_broadcast_ss(x + r);
+      const T* row = m + r * row_stride + c0;
+      for (std::int64_t i = 0; i < kWide / 8; ++i)
+        acc[i] = _mm256_fmadd_ps(coefficient, load8(row + 8 * i), acc[i]);
+    }
+    for (std::int64_t i = 0; i < kWide / 8; ++i) _mm256_storeu_ps(o + c0 + 8 * i, acc[i]);
+  }
+  for (; c0 + 8 <= cols; c0 += 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (std::int64_t r = 0; r < rows; ++r)
+      acc = _mm256_fmadd_ps(_mm256_broadcast_ss(x + r), load8(m + r * row_stride + c0), acc);
+    _mm256_storeu_ps(o + c0, acc);
+  }
+  for (; c0 < cols; ++c0) {
+    float sum = 0;
+    for (std::int64_t r = 0; r < rows; ++r)
+      sum += x[r] * static_cast<float>(m[r * row_stride + c0]);
+    o[c0] = sum;
+  }
+}
+
+// x [P, N] float32 and m [P, N, C] (float32 or float16, rows contiguous) -> [P, C] float32: row p
+// of x times matrix p of m, one (row, head) pair per p.
+at::Tensor vector_times_matrices(const at::Tensor& x, const at::Tensor& m) {
+  const std::int64_t pairs = m.size(0), rows = m.size(1), cols = m.size(2);
+  at::Tensor out = at::empty({pairs, cols}, x.options());
+  const at::Tensor xc = x.contiguous();
+  const float* xp = xc.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  auto run = [&](const auto* mp) {
+    at::parallel_for(0, pairs, 1, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t p = begin; p < end; ++p)
+        vector_times_matrix(xp + p * rows, mp + p * m.stride(0), rows, cols, m.stride(1),
+                            op + p * cols);
+    });
+  };
+  if (m.scalar_type() == at::kFloat)
+    run(m.data_ptr<float>());
+  else
+    run(m.data_ptr<at::Half>());
+  return out;
+}
+
 bool fusable(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
              std::int64_t heads, bool train) {
   if (train || at::GradMode::is_enabled() || !has_avx2()) return false;
@@ -209,7 +273,14 @@ at::Tensor fused_attention(const at::Tensor&, const at::Tensor&, const at::Tenso
                            const at::Tensor&, std::int64_t, double) {
   return {};
 }
+at::Tensor vector_times_matrices(const at::Tensor&, const at::Tensor&) { return {}; }
 #endif
+
+// Whether the first two dimensions of t [A, B, N, C] merge into one ([A * B, N, C] is a view)
+// and its rows are contiguous: the layout vector_times_matrices reads.
+bool rows_contiguous(const at::Tensor& t) {
+  return t.stride(3) == 1 && t.stride(0) == t.size(1) * t.stride(1);
+}
 
 }  // namespace
 
@@ -233,6 +304,26 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
     return fused_attention(q, k, v, bias, heads, options.scale);
   return attend_heads(heads_of(q, heads), heads_of(k, heads).transpose(2, 3), heads_of(v, heads),
                       bias, options);
+}
+
+bool one_query_attention_applies(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v) {
+  auto stored = [](const at::Tensor& t) {
+    return (t.scalar_type() == at::kFloat || t.scalar_type() == at::kHalf) && rows_contiguous(t);
+  };
+  return has_avx2() && q.size(2) == 1 && q.scalar_type() == at::kFloat &&
+         !at::GradMode::is_enabled() && stored(k_t) && stored(v);
+}
+
+at::Tensor attend_one_query(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
+                            const at::Tensor& bias) {
+  const std::int64_t batch = q.size(0), heads = q.size(1), keys = k_t.size(3);
+  const at::Tensor scores =  // [B, H, 1, Lk]
+      vector_times_matrices(q.reshape({batch * heads, -1}), k_t.view({batch * heads, -1, keys}))
+          .view({batch, heads, 1, keys});
+  const at::Tensor weights = at::softmax(scores + bias, -1);  // [B, H, 1, Lk]
+  return vector_times_matrices(weights.view({batch * heads, keys}),
+                               v.view({batch * heads, keys, -1}))
+      .view({batch, 1, -1});  // [B, 1, H*K]
 }
 
 }  // namespace lamp::nn

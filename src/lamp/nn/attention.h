@@ -36,4 +36,14 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 at::Tensor attend_heads(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
                         const at::Tensor& bias, const AttentionOptions& options);
 
+// Decoding's attention, one query per row, no scaling (T5's cached decoder): q [B, H, 1, K]
+// float32, k_t [B, H, K, Lk] and v [B, H, Lk, K] in float32 or float16 (an int8 model's
+// cross-attention state), each with contiguous rows and its first two dimensions mergeable (the
+// decoder cache's buffers and views), bias broadcastable to [B, H, 1, Lk] -> [B, 1, H*K].
+// Applies without autograd; sums in another order than attend_heads(), so equal to it to float
+// rounding.
+bool one_query_attention_applies(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v);
+at::Tensor attend_one_query(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
+                            const at::Tensor& bias);
+
 }  // namespace lamp::nn

@@ -8,6 +8,7 @@
 
 #include "lamp/core/error.h"
 #include "lamp/nn/attention.h"
+#include "lamp/nn/cpu.h"
 #include "lamp/nn/runtime.h"
 
 namespace lamp::nn {
@@ -74,63 +75,13 @@ at::Tensor relative_position_bucket(at::Tensor relative_position, bool bidirecti
   return buckets + at::where(is_small, relative_position, large);
 }
 
-// Whether the first two dimensions of t [A, B, N, C] merge into one ([A * B, N, C] is a view)
-// and its rows are contiguous: the layout vector_times_matrices reads.
-bool rows_contiguous(const at::Tensor& t) {
-  return t.stride(3) == 1 && t.stride(0) == t.size(1) * t.stride(1);
-}
-
-// x [P, N] contiguous and m [P, N, C] with contiguous rows, both float -> [P, C]: row p of x
-// times matrix p of m, as axpys over m's rows (each row read once, in order), one (row, head)
-// pair per p.
-at::Tensor vector_times_matrices(const at::Tensor& x, const at::Tensor& m) {
-  const std::int64_t pairs = m.size(0), rows = m.size(1), cols = m.size(2);
-  const std::int64_t matrix_stride = m.stride(0), row_stride = m.stride(1);
-  assert(m.stride(2) == 1 && x.is_contiguous());
-  at::Tensor out = at::empty({pairs, cols}, m.options());
-  const float* xp = x.data_ptr<float>();
-  const float* mp = m.data_ptr<float>();
-  float* op = out.data_ptr<float>();
-  at::parallel_for(0, pairs, 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t p = begin; p < end; ++p) {
-      float* o = op + p * cols;
-      std::fill(o, o + cols, 0.0f);
-      for (std::int64_t r = 0; r < rows; ++r) {  // o += x[p, r] * m[p, r, :]
-        const float coefficient = xp[p * rows + r];
-        const float* row = mp + p * matrix_stride + r * row_stride;
-        for (std::int64_t c = 0; c < cols; ++c) o[c] += coefficient * row[c];
-      }
-    }
-  });
-  return out;
-}
-
-// Decoding's attention (one query per row, float32, no autograd): both products as loops over
-// (row, head) pairs. at::matmul runs one small GEMM per pair (192 at batch 16) and its per-call
-// overhead was a fifth of a batch-16 decoding step. Same operands as attend_heads(), k_t and v
-// with contiguous rows (the decoder cache's views); sums in another order, so equal to float
-// rounding.
-at::Tensor attend_one_query(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
-                            const at::Tensor& bias) {
-  const std::int64_t batch = q.size(0), heads = q.size(1), keys = k_t.size(3);
-  const at::Tensor scores =  // [B, H, 1, Lk]
-      vector_times_matrices(q.contiguous().view({batch * heads, -1}),
-                            k_t.view({batch * heads, -1, keys}))
-          .view({batch, heads, 1, keys});
-  const at::Tensor weights = at::softmax(scores + bias, -1);  // [B, H, 1, Lk]
-  return vector_times_matrices(weights.view({batch * heads, keys}),
-                               v.view({batch * heads, keys, -1}))
-      .view({batch, 1, -1});  // [B, 1, H*K]
-}
-
 // The decoder cache's attention (no 1/sqrt(K) scaling in T5): q [B, H, Lq, K], k_t [B, H, K, Lk],
 // v [B, H, Lk, K], bias broadcastable to [B, H, Lq, Lk] -> [B, Lq, H*K].
 at::Tensor attend_cached(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
                          const at::Tensor& bias) {
-  if (q.size(2) == 1 && !at::GradMode::is_enabled() && q.scalar_type() == at::kFloat &&
-      rows_contiguous(k_t) && rows_contiguous(v))
-    return attend_one_query(q, k_t, v, bias);
-  return attend_heads(q, k_t, v, bias, {.float32_softmax = true});
+  if (one_query_attention_applies(q, k_t, v)) return attend_one_query(q, k_t, v, bias);
+  return attend_heads(q, k_t.to(q.scalar_type()), v.to(q.scalar_type()), bias,
+                      {.float32_softmax = true});
 }
 
 // Writes `part` at positions [start, start + part.size(dim)) of dimension `dim` of a cache buffer
@@ -402,14 +353,20 @@ T5DecoderCache T5Model::start_decoding(const at::Tensor& encoder_states,
   const std::size_t layers = weights_.decoder.block.size();
   cache.self_k_t.resize(layers);
   cache.self_v.resize(layers);
+  // Contiguous, or every step's attention product would copy it (12 MB a layer at batch 16).
+  // Float16 in int8 models: each step reads all of it (300 MB at batch 16 x 256 tokens in
+  // float32), at memory speed, and float16's rounding is far below int8's.
+  const at::ScalarType stored =
+      quantized() && has_avx2() ? at::kHalf : encoder_states.scalar_type();
+  auto store = [&](const at::Tensor& t) {
+    return at::empty(t.sizes(), t.options().dtype(stored)).copy_(t);
+  };
   for (const T5Block& b : weights_.decoder.block) {
     cache.cross_k_t.push_back(
-        split_heads(linear(encoder_states, b.cross_attention.k), config_.num_heads)
-            .transpose(2, 3)
-            .contiguous());
-    // Contiguous, or every step's attention product would copy it (12 MB a layer at batch 16).
+        store(split_heads(linear(encoder_states, b.cross_attention.k), config_.num_heads)
+                  .transpose(2, 3)));
     cache.cross_v.push_back(
-        split_heads(linear(encoder_states, b.cross_attention.v), config_.num_heads).contiguous());
+        store(split_heads(linear(encoder_states, b.cross_attention.v), config_.num_heads)));
   }
   cache.cross_mask = additive_mask(encoder_mask, encoder_states.scalar_type())
                          .view({encoder_mask.size(0), 1, 1, encoder_mask.size(1)});

@@ -63,8 +63,9 @@ struct T5DecoderCache {
   // Keys are kept transposed, as the attention products read them. Per layer, buffers of
   // [B, H, K, capacity] and [B, H, capacity, K] whose first `steps` positions are filled.
   std::vector<at::Tensor> self_k_t, self_v;
-  std::vector<at::Tensor> cross_k_t;  // per layer [B, H, K, S], contiguous
-  std::vector<at::Tensor> cross_v;    // per layer [B, H, S, K], contiguous
+  // Per layer, contiguous; float16 in int8 models (start_decoding says why).
+  std::vector<at::Tensor> cross_k_t;  // per layer [B, H, K, S]
+  std::vector<at::Tensor> cross_v;    // per layer [B, H, S, K]
   at::Tensor cross_mask;              // [B, 1, 1, S] additive
   std::int64_t steps = 0;
 
