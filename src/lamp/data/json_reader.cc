@@ -287,7 +287,10 @@ Questions read_questions_into(const std::filesystem::path& path, const TaskSpec*
       od::raw_json_string key = field.key();
       if (key == "id") {
         cursor.at("profile", position, "id");
-        item.id = scalar(field.value(), arena, cursor);
+        // Copied out of the file (a few bytes an item): a ranking file is written from the ids
+        // after the parse has let the file's pages go (release_before below), and faulting
+        // those pages back in to read the ids cost far more than the copies.
+        item.id = arena.store(scalar(field.value(), arena, cursor));
         seen |= 1u << 31;
       } else if (key == "date") {
         cursor.at("profile", position, "date");
