@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "lamp/core/error.h"
+#include "lamp/nn/activation.h"
 #include "lamp/nn/attention.h"
 #include "lamp/nn/runtime.h"
 
@@ -100,10 +101,7 @@ at::Tensor BertModel::encode(const at::Tensor& input_ids, const at::Tensor& mask
                                    linear(h, layer.value), bias, heads, {.scale = scale});
     h = apply(layer.attention_output_norm, linear(context, layer.attention_output) + h,
               c.layer_norm_eps);
-    at::Tensor inner = linear(h, layer.intermediate);  // [B, L, intermediate]
-    inner = c.activation == Activation::kGeluErf    ? at::gelu(inner)
-            : c.activation == Activation::kGeluTanh ? at::gelu(inner, "tanh")
-                                                    : at::relu(inner);
+    at::Tensor inner = activate(linear(h, layer.intermediate), c.activation);  // [B, L, I]
     h = apply(layer.output_norm, linear(inner, layer.output) + h, c.layer_norm_eps);
   }
   return h;

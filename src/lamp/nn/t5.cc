@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "lamp/core/error.h"
+#include "lamp/nn/activation.h"
 #include "lamp/nn/attention.h"
 #include "lamp/nn/cpu.h"
 #include "lamp/nn/runtime.h"
@@ -26,18 +27,6 @@ at::Tensor drop(const at::Tensor& x, double p, bool train) {
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   at::Tensor variance = x.to(at::kFloat).pow(2).mean(-1, /*keepdim=*/true);  // [..., 1]
   return weight * (x * at::rsqrt(variance + eps)).to(weight.scalar_type());
-}
-
-at::Tensor activate(const at::Tensor& x, Activation activation) {
-  switch (activation) {
-    case Activation::kRelu:
-      return at::relu(x);
-    case Activation::kGeluTanh:
-      return at::gelu(x, "tanh");
-    case Activation::kGeluErf:
-      return at::gelu(x);
-  }
-  return x;
 }
 
 // (1 - mask) * finfo(dtype).min: 0 where attended, the most negative finite value elsewhere.
@@ -105,9 +94,10 @@ at::Tensor append(at::Tensor& buffer, const at::Tensor& part, std::int64_t dim,
 
 at::Tensor feed_forward(const T5FeedForward& ff, const T5Config& config, const at::Tensor& x,
                         bool train) {
-  at::Tensor h = config.gated ? activate(linear(x, ff.wi_0), config.activation) * linear(x, ff.wi_1)
-                              : activate(linear(x, ff.wi), config.activation);  // [B, L, d_ff]
-  return linear(drop(h, config.dropout_rate, train), ff.wo);                    // [B, L, D]
+  at::Tensor h = config.gated
+                     ? gated_activate(linear(x, ff.wi_0), linear(x, ff.wi_1), config.activation)
+                     : activate(linear(x, ff.wi), config.activation);  // [B, L, d_ff]
+  return linear(drop(h, config.dropout_rate, train), ff.wo);           // [B, L, D]
 }
 
 std::string block_prefix(const char* stack, std::size_t i) {
