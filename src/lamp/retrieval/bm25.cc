@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -77,6 +78,7 @@ Key to_key(__m128i key) {
 
 // The key of any token, reading only its bytes.
 Key key_of(std::string_view token) {
+  assert(!token.empty() && token.find(' ') == std::string_view::npos);
   if (token.size() > 16) return long_key(token.data(), token.size());
   char bytes[16] = {};
   std::memcpy(bytes, token.data(), token.size());
@@ -179,6 +181,7 @@ class Bm25Corpus {
     queue.finish();
   }
   void add_token(std::string_view token) {
+    assert(!token.empty() && token.find(' ') == std::string_view::npos);
     char bytes[16] = {};
     std::memcpy(bytes, token.data(), std::min<std::size_t>(token.size(), 16));
     text_ = token.data();

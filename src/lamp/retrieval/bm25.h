@@ -44,6 +44,8 @@ class Bm25Scorer {
              std::span<const std::string_view> query, std::vector<double>& scores);
 
   // The same in steps. The query tokens (and all text added) must stay alive until finish().
+  // Tokens, in the query, in score() and to add_token(), are str.split() tokens: not empty,
+  // with no whitespace (the word table's keys pad words with spaces).
   void start(std::span<const std::string_view> query);
   // Appends str.split(text), or one token, to the current document.
   void add_text(std::string_view text);
