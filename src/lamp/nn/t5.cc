@@ -10,6 +10,7 @@
 #include "lamp/nn/activation.h"
 #include "lamp/nn/attention.h"
 #include "lamp/nn/cpu.h"
+#include "lamp/nn/norm.h"
 #include "lamp/nn/runtime.h"
 
 namespace lamp::nn {
@@ -21,12 +22,6 @@ constexpr std::int64_t kFirstCacheCapacity = 32;  // decoder positions
 
 at::Tensor drop(const at::Tensor& x, double p, bool train) {
   return train && p > 0 ? at::dropout(x, p, true) : x;
-}
-
-// T5LayerNorm: x * rsqrt(mean(x^2) + eps) * w, the variance in fp32.
-at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
-  at::Tensor variance = x.to(at::kFloat).pow(2).mean(-1, /*keepdim=*/true);  // [..., 1]
-  return weight * (x * at::rsqrt(variance + eps)).to(weight.scalar_type());
 }
 
 // (1 - mask) * finfo(dtype).min: 0 where attended, the most negative finite value elsewhere.
