@@ -1,9 +1,12 @@
 #include "lamp/nn/attention.h"
 
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
+#include <mutex>
+#include <set>
 #include <vector>
 
 namespace lamp::nn {
@@ -109,6 +112,21 @@ TEST(Attention, TrainingPathHasGradientsAndTheSameValues) {
   c10::InferenceMode inference;
   at::Tensor inferred = attention(q.detach(), k, v, bias, 2, {.scale = 0.25});
   EXPECT_LT((trained.detach() - inferred).abs().max().item<float>(), 2e-6);
+}
+
+// nn's kernels split work with at::parallel_for, an OpenMP region inlined from libtorch's
+// headers: built without OpenMP, it silently runs on one thread.
+TEST(Attention, KernelsRunOnSeveralThreads) {
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  std::mutex mutex;
+  std::set<int> seen;
+  at::parallel_for(0, 64, 1, [&](std::int64_t, std::int64_t) {
+    std::lock_guard<std::mutex> lock(mutex);
+    seen.insert(at::get_thread_num());
+  });
+  at::set_num_threads(threads);
+  EXPECT_EQ(seen.size(), 2u);
 }
 
 }  // namespace
