@@ -134,9 +134,7 @@ LAMP_AVX2 void attend_pair(const Pair& p, std::int64_t queries, std::int64_t key
   }
 }
 
-// x [N] times the matrix m [N, C] (rows `row_stride` apart) into o [C]: axpys over m's rows, each
-// row read once, in order. Every element of the decoder's cross-attention state is read once per
-// step (300 MB at batch 16 x 256 tokens in float32), so this is bound by memory bandwidth.
+// Eight floats from float32 or float16 (through F16C) storage.
 template <typename T>
 LAMP_AVX2 __m256 load8(const T* p) {
   if constexpr (std::is_same_v<T, float>)
@@ -145,6 +143,9 @@ LAMP_AVX2 __m256 load8(const T* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
+// x [N] times the matrix m [N, C] (rows `row_stride` apart) into o [C]: axpys over m's rows, each
+// row read once, in order. Every element of the decoder's cross-attention state is read once per
+// step (300 MB at batch 16 x 256 tokens in float32), so this is bound by memory bandwidth.
 template <typename T>
 LAMP_AVX2 void vector_times_matrix(const float* x, const T* m, std::int64_t rows, std::int64_t cols,
                                    std::int64_t row_stride, float* o) {
