@@ -13,11 +13,6 @@
 namespace lamp::nn {
 namespace {
 
-// [B, L, H*K] -> [B, H, L, K]
-at::Tensor heads_of(const at::Tensor& x, std::int64_t heads) {
-  return x.view({x.size(0), x.size(1), heads, -1}).transpose(1, 2);
-}
-
 #if defined(__x86_64__)
 constexpr std::int64_t kRows = 4;   // query rows per block
 constexpr std::int64_t kCols = 16;  // keys, or value columns, per block: two registers
@@ -258,6 +253,10 @@ bool rows_contiguous(const at::Tensor& t) {
 
 }  // namespace
 
+at::Tensor split_heads(const at::Tensor& x, std::int64_t heads) {
+  return x.view({x.size(0), x.size(1), heads, -1}).transpose(1, 2);
+}
+
 at::Tensor attend_heads(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v,
                         const at::Tensor& bias, const AttentionOptions& options) {
   at::Tensor scores = at::matmul(q, k_t);  // [B, H, Lq, Lk]
@@ -276,8 +275,8 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
                      const at::Tensor& bias, std::int64_t heads, const AttentionOptions& options) {
   if (fusable(q, k, v, bias, heads, options.train))
     return fused_attention(q, k, v, bias, heads, options.scale);
-  return attend_heads(heads_of(q, heads), heads_of(k, heads).transpose(2, 3), heads_of(v, heads),
-                      bias, options);
+  return attend_heads(split_heads(q, heads), split_heads(k, heads).transpose(2, 3),
+                      split_heads(v, heads), bias, options);
 }
 
 bool one_query_attention_applies(const at::Tensor& q, const at::Tensor& k_t, const at::Tensor& v) {

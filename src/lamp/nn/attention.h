@@ -30,6 +30,9 @@ struct AttentionOptions {
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                      const at::Tensor& bias, std::int64_t heads, const AttentionOptions& options);
 
+// [B, L, H*K] -> [B, H, L, K], a view.
+at::Tensor split_heads(const at::Tensor& x, std::int64_t heads);
+
 // The reference path on heads already split: q [B, H, Lq, K], k_t [B, H, K, Lk] (keys
 // transposed), v [B, H, Lk, K] -> [B, Lq, H*K]. For callers that hold keys that way (T5's
 // decoder cache) and for tests.

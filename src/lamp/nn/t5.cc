@@ -31,11 +31,6 @@ at::Tensor additive_mask(const at::Tensor& mask, at::ScalarType dtype) {
   return (1.0 - mask.to(dtype)) * lowest;
 }
 
-// [B, L, H*K] -> [B, H, L, K]
-at::Tensor split_heads(const at::Tensor& x, std::int64_t heads) {
-  return x.view({x.size(0), x.size(1), heads, -1}).transpose(1, 2);
-}
-
 // transformers' T5Attention._relative_position_bucket, in the same dtypes (the float32 log decides
 // bucket edges, so it is computed as there). relative_position: int64 -> int64, same shape.
 at::Tensor relative_position_bucket(at::Tensor relative_position, bool bidirectional,
