@@ -253,6 +253,12 @@ bool rows_contiguous(const at::Tensor& t) {
 
 }  // namespace
 
+at::Tensor additive_mask(const at::Tensor& mask, at::ScalarType dtype) {
+  const double lowest = dtype == at::kDouble ? std::numeric_limits<double>::lowest()
+                                             : std::numeric_limits<float>::lowest();
+  return (1.0 - mask.to(dtype)) * lowest;
+}
+
 at::Tensor split_heads(const at::Tensor& x, std::int64_t heads) {
   return x.view({x.size(0), x.size(1), heads, -1}).transpose(1, 2);
 }

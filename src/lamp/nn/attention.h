@@ -30,6 +30,10 @@ struct AttentionOptions {
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                      const at::Tensor& bias, std::int64_t heads, const AttentionOptions& options);
 
+// An attention mask (1 attend, 0 not) as an additive bias: (1 - mask) * finfo(dtype).min, 0
+// where attended and the most negative finite value elsewhere (transformers' form), same shape.
+at::Tensor additive_mask(const at::Tensor& mask, at::ScalarType dtype);
+
 // [B, L, H*K] -> [B, H, L, K], a view.
 at::Tensor split_heads(const at::Tensor& x, std::int64_t heads);
 

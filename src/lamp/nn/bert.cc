@@ -1,7 +1,6 @@
 #include "lamp/nn/bert.h"
 
 #include <cmath>
-#include <limits>
 
 #include "lamp/core/error.h"
 #include "lamp/nn/activation.h"
@@ -92,9 +91,7 @@ at::Tensor BertModel::encode(const at::Tensor& input_ids, const at::Tensor& mask
                  w.position_embeddings.narrow(0, 0, length).unsqueeze(0) +
                  w.token_type_embeddings[0];  // [B, L, D]
   h = apply(w.embeddings_norm, h, c.layer_norm_eps);
-  const double lowest = h.scalar_type() == at::kDouble ? std::numeric_limits<double>::lowest()
-                                                       : std::numeric_limits<float>::lowest();
-  at::Tensor bias = ((1.0 - mask.to(h.scalar_type())) * lowest).view({batch, 1, 1, length});
+  const at::Tensor bias = additive_mask(mask, h.scalar_type()).view({batch, 1, 1, length});
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_size));
   for (const BertLayer& layer : w.layer) {
     at::Tensor context = attention(linear(h, layer.query), linear(h, layer.key),

@@ -4,7 +4,6 @@
 
 #include <cassert>
 #include <cmath>
-#include <limits>
 
 #include "lamp/core/error.h"
 #include "lamp/nn/activation.h"
@@ -22,13 +21,6 @@ constexpr std::int64_t kFirstCacheCapacity = 32;  // decoder positions
 
 at::Tensor drop(const at::Tensor& x, double p, bool train) {
   return train && p > 0 ? at::dropout(x, p, true) : x;
-}
-
-// (1 - mask) * finfo(dtype).min: 0 where attended, the most negative finite value elsewhere.
-at::Tensor additive_mask(const at::Tensor& mask, at::ScalarType dtype) {
-  double lowest = dtype == at::kDouble ? std::numeric_limits<double>::lowest()
-                                       : std::numeric_limits<float>::lowest();
-  return (1.0 - mask.to(dtype)) * lowest;
 }
 
 // transformers' T5Attention._relative_position_bucket, in the same dtypes (the float32 log decides
