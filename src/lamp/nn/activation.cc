@@ -2,7 +2,7 @@
 
 #include <ATen/Parallel.h>
 
-#include <cmath>
+#include <algorithm>
 
 #include "lamp/nn/cpu.h"
 

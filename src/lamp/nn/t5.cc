@@ -1,7 +1,6 @@
 #include "lamp/nn/t5.h"
 
-#include <ATen/Parallel.h>
-
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 
@@ -44,6 +43,11 @@ at::Tensor relative_position_bucket(at::Tensor relative_position, bool bidirecti
                       .to(at::kLong);
   large = at::minimum(large, at::full_like(large, num_buckets - 1));
   return buckets + at::where(is_small, relative_position, large);
+}
+
+// T5's attention: no 1/sqrt(K) scaling, the softmax in float32 (transformers' T5Attention).
+AttentionOptions t5_attention(const T5Config& c, bool train) {
+  return {.float32_softmax = true, .dropout_rate = c.dropout_rate, .train = train};
 }
 
 // The decoder cache's attention (no 1/sqrt(K) scaling in T5): q [B, H, Lq, K], k_t [B, H, K, Lk],
@@ -234,8 +238,7 @@ at::Tensor T5Model::encode(const at::Tensor& input_ids, const at::Tensor& mask, 
   const T5Config& c = config_;
   const std::int64_t length = input_ids.size(1);
   at::Tensor h = drop(at::embedding(weights_.shared, input_ids), c.dropout_rate, train);  // [B,S,D]
-  const AttentionOptions attention_options{
-      .float32_softmax = true, .dropout_rate = c.dropout_rate, .train = train};
+  const AttentionOptions attention_options = t5_attention(c, train);
   // Block 0's relative bias plus the padding mask, shared by every block: [B, H, S, S]
   at::Tensor bias =
       position_bias(weights_.encoder.block[0].self_attention, length, length, 0, true) +
@@ -259,8 +262,7 @@ at::Tensor T5Model::run_decoder(const at::Tensor& decoder_input_ids,
   const T5Config& c = config_;
   const std::int64_t length = decoder_input_ids.size(1);
   const std::int64_t offset = cache ? cache->steps : 0;
-  const AttentionOptions attention_options{
-      .float32_softmax = true, .dropout_rate = c.dropout_rate, .train = train};
+  const AttentionOptions attention_options = t5_attention(c, train);
   at::Tensor h =
       drop(at::embedding(weights_.shared, decoder_input_ids), c.dropout_rate, train);  // [B,T,D]
   at::Tensor self_bias = position_bias(weights_.decoder.block[0].self_attention, length,
