@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -121,6 +122,7 @@ void bench_bert(const std::string& dir, double gflops, bool int8) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lamp::bench::use_lamp_blas_kernels(argv);
   std::string t5, bert;
   int threads = 0;
   bool quick = false, int8 = false;
@@ -145,8 +147,9 @@ int main(int argc, char** argv) {
   lamp::nn::set_threads(threads);
   at::manual_seed(0);
   double gflops = gemm_rate(2048, 768, 3072);
-  std::printf("GEMM 2048x768x3072 fp32: %.0f GFLOP/s with %d threads\n", gflops,
-              at::get_num_threads());
+  const char* core = std::getenv("OPENBLAS_CORETYPE");
+  std::printf("GEMM 2048x768x3072 fp32: %.0f GFLOP/s with %d threads (OPENBLAS_CORETYPE %s)\n",
+              gflops, at::get_num_threads(), core ? core : "unset");
   if (!t5.empty()) bench_t5(t5, gflops, quick, int8);
   if (!bert.empty()) bench_bert(bert, gflops, int8);
 }

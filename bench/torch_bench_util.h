@@ -3,14 +3,24 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 
+#include "lamp/nn/blas_env.h"
+
 namespace lamp::bench {
 
 using Clock = std::chrono::steady_clock;
+
+// A benchmark links libtorch, so OpenBLAS was loaded before main with its own kernel choice:
+// when the lamp binary would choose differently (nn/blas_env.h), start again with lamp's choice,
+// so that the benchmark measures what lamp runs. Call first in main.
+inline void use_lamp_blas_kernels(char** argv) {
+  if (lamp::nn::set_openblas_core_type()) execv("/proc/self/exe", argv);
+}
 
 inline double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();

@@ -44,6 +44,7 @@ double forward_flops(const lamp::nn::T5Config& c, double B, double S, double T) 
 }  // namespace
 
 int main(int argc, char** argv) {
+  lamp::bench::use_lamp_blas_kernels(argv);
   std::string model_dir;
   int threads = 2, steps = 3;
   for (int i = 1; i < argc; ++i) {

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "lamp/core/error.h"
+#include "lamp/nn/blas_env.h"
 #include "lamp/nn/plugin.h"
 
 namespace lamp::nn {
@@ -20,6 +21,7 @@ std::vector<std::filesystem::path> candidates() {
 }
 
 const NnPlugin* load() {
+  set_openblas_core_type();  // before libtorch brings OpenBLAS in
   std::string tried;
   for (const std::filesystem::path& path : candidates()) {
     if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) {
