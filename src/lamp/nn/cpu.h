@@ -16,6 +16,13 @@ inline bool has_avx2() {
   return avx2;
 }
 
+// AVX-512 VNNI with AVX-512 VL: vpdpbusd on 256-bit registers (the int8 kernel's dot products).
+inline bool has_avx512_vnni() {
+  static const bool vnni = has_avx2() && __builtin_cpu_supports("avx512vnni") &&
+                           __builtin_cpu_supports("avx512vl");
+  return vnni;
+}
+
 // e^x in each lane for x <= 0 (softmax's shifted scores, activations' e^-|u|), Cephes' expf:
 // x = n ln2 + r with |r| <= ln2 / 2, e^r = 1 + r + r^2 P(r), 2^n written into the exponent bits.
 // Below -87.3 (2^n would be denormal; masked keys are at -3.4e38) it gives 0.
@@ -46,5 +53,6 @@ inline LAMP_AVX2 float exp_nonpositive(float x) {
 #else
 namespace lamp::nn {
 inline bool has_avx2() { return false; }
+inline bool has_avx512_vnni() { return false; }
 }  // namespace lamp::nn
 #endif

@@ -6,6 +6,7 @@
 
 #include <malloc.h>
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cmath>
 #include <cstdint>
@@ -36,6 +37,8 @@ namespace {
 
 constexpr std::int64_t kBlock = 32;  // bytes of one AVX2 register
 constexpr int kInputShift = 64;      // 7-bit inputs in [-63, 63] become unsigned [1, 127]
+
+std::atomic<bool> vnni_allowed{true};  // allow_int8_vnni
 
 // The quantized engine is process-wide; the first quantization picks it.
 void select_engine() {
@@ -94,15 +97,29 @@ struct Int8Arrays {
   std::int64_t padded;  // row stride of values
 };
 
+// acc + the sums of each 4 adjacent u8 x s8 products of a and b, in int32 lanes. With VNNI one
+// instruction (vpdpbusd), else maddubs into 16-bit pairs (which 7-bit inputs cannot saturate)
+// and madd into 32 bits; the sums are equal. VNNI's is written as assembly: the kernel around it
+// is compiled for AVX2 alone, whose intrinsics cannot call AVX-512 ones.
+template <bool kVnni>
+[[gnu::always_inline]] LAMP_AVX2 inline __m256i dot_accumulate(__m256i acc, __m256i a, __m256i b) {
+  if constexpr (kVnni) {
+    asm("vpdpbusd %[b], %[a], %[acc]" : [acc] "+v"(acc) : [a] "v"(a), [b] "v"(b));
+    return acc;
+  } else {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b),
+                                                   _mm256_set1_epi16(1)));
+  }
+}
+
 // y[m0 .. m0 + kRows, n .. n + 4) of y [M, out_dim]: four weight rows against kRows input rows,
-// int32 sums of u8 x s8 pairs (maddubs, then madd into 32 bits).
-template <int kRows>
+// int32 sums of u8 x s8 products.
+template <int kRows, bool kVnni>
 LAMP_AVX2 void dot_rows(const Int8Arrays& w, const std::uint8_t* q, const float* q_scale,
                         std::int64_t m0, std::int64_t n, std::int64_t out_dim, float* y) {
   const std::int64_t padded = w.padded;
   const int weight_rows = static_cast<int>(std::min<std::int64_t>(4, out_dim - n));
   const std::int8_t* values = w.values;
-  const __m256i ones = _mm256_set1_epi16(1);
   __m256i acc[4][kRows];
   for (auto& a : acc)
     for (auto& r : a) r = _mm256_setzero_si256();
@@ -114,9 +131,7 @@ LAMP_AVX2 void dot_rows(const Int8Arrays& w, const std::uint8_t* q, const float*
       a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + (m0 + j) * padded + k));
     for (int i = 0; i < 4; ++i) {
       const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[i] + k));
-      for (int j = 0; j < kRows; ++j)
-        acc[i][j] =
-            _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(_mm256_maddubs_epi16(a[j], b), ones));
+      for (int j = 0; j < kRows; ++j) acc[i][j] = dot_accumulate<kVnni>(acc[i][j], a[j], b);
     }
   }
   // The four rows' sums side by side: two rounds of pairwise adds, then the two halves.
@@ -155,14 +170,20 @@ at::Tensor few_rows_linear(const at::Tensor& x, const Int8Weight& w) {
   // while it is in L1: weights are read once per call (the LM head's 25 MB are read from memory;
   // with input rows outermost they were read once per pair of rows).
   const std::int64_t blocks = (out_dim + 3) / 4;
-  at::parallel_for(0, blocks, 16, [&](std::int64_t b0, std::int64_t b1) {
-    for (std::int64_t n = b0 * 4; n < std::min(b1 * 4, out_dim); n += 4) {
-      std::int64_t m = 0;
-      for (; m + 2 <= rows; m += 2)
-        dot_rows<2>(arrays, q.data(), q_scale.data(), m, n, out_dim, out);
-      if (m < rows) dot_rows<1>(arrays, q.data(), q_scale.data(), m, n, out_dim, out);
-    }
-  });
+  auto run = [&]<bool kVnni>() {
+    at::parallel_for(0, blocks, 16, [&](std::int64_t b0, std::int64_t b1) {
+      for (std::int64_t n = b0 * 4; n < std::min(b1 * 4, out_dim); n += 4) {
+        std::int64_t m = 0;
+        for (; m + 2 <= rows; m += 2)
+          dot_rows<2, kVnni>(arrays, q.data(), q_scale.data(), m, n, out_dim, out);
+        if (m < rows) dot_rows<1, kVnni>(arrays, q.data(), q_scale.data(), m, n, out_dim, out);
+      }
+    });
+  };
+  if (vnni_allowed.load(std::memory_order_relaxed) && has_avx512_vnni())
+    run.template operator()<true>();
+  else
+    run.template operator()<false>();
   return y;
 }
 #else
@@ -196,6 +217,8 @@ at::Tensor linear(const at::Tensor& x, const Linear& layer) {
   shape.back() = y.size(1);
   return y.view(shape);  // [..., out]
 }
+
+void allow_int8_vnni(bool allow) { vnni_allowed.store(allow, std::memory_order_relaxed); }
 
 void quantize_int8(Linear& layer) {
   assert(!layer.quantized() && layer.weight.scalar_type() == at::kFloat);

@@ -40,8 +40,15 @@ TEST(Int8Linear, CloseToFp32WithTheInputShapeKept) {
 }
 
 // lamp's few-rows kernel is exact integer arithmetic: it must equal its definition computed with
-// libtorch ops, for widths that are not multiples of its 32-column and 4-row blocks.
-TEST(Int8Linear, FewRowsKernelEqualsItsDefinition) {
+// libtorch ops, for widths that are not multiples of its 32-column and 4-row blocks, with VNNI
+// (where the CPU has it) and without.
+class Int8FewRows : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { allow_int8_vnni(GetParam()); }
+  void TearDown() override { allow_int8_vnni(true); }
+};
+
+TEST_P(Int8FewRows, KernelEqualsItsDefinition) {
   c10::InferenceMode guard;
   at::manual_seed(4);
   for (std::int64_t rows :
@@ -60,6 +67,8 @@ TEST(Int8Linear, FewRowsKernelEqualsItsDefinition) {
     EXPECT_TRUE(at::allclose(linear(x, layer), want, 1e-5, 1e-5)) << rows << " rows";
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Vnni, Int8FewRows, ::testing::Bool());
 
 // More rows than kFewRows go through libtorch's quantized engine: close to fp32 as well.
 TEST(Int8Linear, ManyRowsThroughTheEngine) {
