@@ -8,127 +8,15 @@
 #include <type_traits>
 #include <vector>
 
+#include "lamp/nn/attention_kernel.h"
 #include "lamp/nn/cpu.h"
 
 namespace lamp::nn {
 namespace {
 
 #if defined(__x86_64__)
-constexpr std::int64_t kRows = 4;   // query rows per block
-constexpr std::int64_t kCols = 16;  // keys, or value columns, per block: two registers
-
-// One (batch row, head) pair. Inputs are row-major with the given row strides (the pair's
-// head already offset); bias rows have stride `bias_stride` (0 when broadcast over queries).
-struct Pair {
-  const float* q;
-  const float* k;
-  const float* v;
-  const float* bias;
-  float* out;
-  std::int64_t q_stride, k_stride, v_stride, bias_stride, out_stride;
-};
-
-// Scratch space of one thread: keys transposed [K][padded_keys] and a block of score rows
-// [kRows][padded_keys], padded_keys a multiple of kCols.
-struct Scratch {
-  std::vector<float> keys, scores;
-};
-
-LAMP_AVX2 void attend_pair(const Pair& p, std::int64_t queries, std::int64_t keys,
-                           std::int64_t head_size, float scale, Scratch& scratch) {
-  const std::int64_t padded = (keys + kCols - 1) / kCols * kCols;
-  scratch.keys.assign(static_cast<std::size_t>(head_size * padded), 0.0f);
-  scratch.scores.resize(static_cast<std::size_t>(kRows * padded));
-  float* kt = scratch.keys.data();  // [K][padded], zero past `keys`
-  float* s = scratch.scores.data();
-  for (std::int64_t j = 0; j < keys; ++j)
-    for (std::int64_t d = 0; d < head_size; ++d) kt[d * padded + j] = p.k[j * p.k_stride + d];
-
-  for (std::int64_t i0 = 0; i0 < queries; i0 += kRows) {
-    const std::int64_t rows = std::min(kRows, queries - i0);
-    const float* q[kRows];  // a short last block repeats its last row
-    for (std::int64_t r = 0; r < kRows; ++r)
-      q[r] = p.q + std::min(i0 + r, queries - 1) * p.q_stride;
-
-    // s[r][j] = q_r . k_j: 4 rows x 16 keys of accumulators, one key row pair per d.
-    for (std::int64_t j0 = 0; j0 < padded; j0 += kCols) {
-      __m256 acc[kRows][2];
-      for (auto& a : acc) a[0] = a[1] = _mm256_setzero_ps();
-      for (std::int64_t d = 0; d < head_size; ++d) {
-        const __m256 k0 = _mm256_loadu_ps(kt + d * padded + j0);
-        const __m256 k1 = _mm256_loadu_ps(kt + d * padded + j0 + 8);
-        for (std::int64_t r = 0; r < kRows; ++r) {
-          const __m256 x = _mm256_broadcast_ss(q[r] + d);
-          acc[r][0] = _mm256_fmadd_ps(x, k0, acc[r][0]);
-          acc[r][1] = _mm256_fmadd_ps(x, k1, acc[r][1]);
-        }
-      }
-      for (std::int64_t r = 0; r < kRows; ++r) {
-        _mm256_storeu_ps(s + r * padded + j0, acc[r][0]);
-        _mm256_storeu_ps(s + r * padded + j0 + 8, acc[r][1]);
-      }
-    }
-
-    // Each row: x = s * scale + bias, then e^(x - max x); the sum's inverse scales the output.
-    float inverse[kRows];
-    const std::int64_t vector_keys = keys / 8 * 8;
-    for (std::int64_t r = 0; r < rows; ++r) {
-      float* row = s + r * padded;
-      const float* bias = p.bias + (i0 + r) * p.bias_stride;
-      __m256 largest = _mm256_set1_ps(std::numeric_limits<float>::lowest());
-      for (std::int64_t j = 0; j < vector_keys; j += 8) {
-        const __m256 x = _mm256_fmadd_ps(_mm256_loadu_ps(row + j), _mm256_set1_ps(scale),
-                                         _mm256_loadu_ps(bias + j));
-        _mm256_storeu_ps(row + j, x);
-        largest = _mm256_max_ps(largest, x);
-      }
-      alignas(32) float lanes[8];
-      _mm256_store_ps(lanes, largest);
-      float top = *std::max_element(lanes, lanes + 8);
-      for (std::int64_t j = vector_keys; j < keys; ++j) {
-        row[j] = row[j] * scale + bias[j];
-        top = std::max(top, row[j]);
-      }
-      __m256 sum = _mm256_setzero_ps();
-      for (std::int64_t j = 0; j < vector_keys; j += 8) {
-        const __m256 e =
-            exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(row + j), _mm256_set1_ps(top)));
-        _mm256_storeu_ps(row + j, e);
-        sum = _mm256_add_ps(sum, e);
-      }
-      _mm256_store_ps(lanes, sum);
-      float total = 0;
-      for (float lane : lanes) total += lane;
-      for (std::int64_t j = vector_keys; j < keys; ++j) {
-        row[j] = exp_nonpositive(row[j] - top);
-        total += row[j];
-      }
-      inverse[r] = 1.0f / total;
-    }
-
-    // out_r = (sum_j e_rj v_j) / sum_j e_rj: 4 rows x 16 columns of accumulators.
-    for (std::int64_t c0 = 0; c0 < head_size; c0 += kCols) {
-      __m256 acc[kRows][2];
-      for (auto& a : acc) a[0] = a[1] = _mm256_setzero_ps();
-      for (std::int64_t j = 0; j < keys; ++j) {
-        const __m256 v0 = _mm256_loadu_ps(p.v + j * p.v_stride + c0);
-        const __m256 v1 = _mm256_loadu_ps(p.v + j * p.v_stride + c0 + 8);
-        for (std::int64_t r = 0; r < kRows; ++r) {
-          const __m256 e = _mm256_broadcast_ss(s + r * padded + j);
-          acc[r][0] = _mm256_fmadd_ps(e, v0, acc[r][0]);
-          acc[r][1] = _mm256_fmadd_ps(e, v1, acc[r][1]);
-        }
-      }
-      for (std::int64_t r = 0; r < rows; ++r) {
-        float* out = p.out + (i0 + r) * p.out_stride + c0;
-        const __m256 scale_r = _mm256_set1_ps(inverse[r]);
-        _mm256_storeu_ps(out, _mm256_mul_ps(acc[r][0], scale_r));
-        _mm256_storeu_ps(out + 8, _mm256_mul_ps(acc[r][1], scale_r));
-      }
-    }
-  }
-}
-
+using kernel::kMaxKeyBlock;
+using kernel::kQueryRows;
 // Eight floats from float32 or float16 (through F16C) storage.
 template <typename T>
 LAMP_AVX2 __m256 load8(const T* p) {
@@ -199,13 +87,16 @@ bool fusable(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, cons
   for (const at::Tensor* t : {&q, &k, &v})
     if (t->scalar_type() != at::kFloat || t->dim() != 3 || t->stride(2) != 1) return false;
   return bias.scalar_type() == at::kFloat && q.size(2) % heads == 0 &&
-         q.size(2) / heads % kCols == 0;
+         q.size(2) / heads % 16 == 0;  // the AVX2 kernel's block of value columns
 }
 
 at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                            const at::Tensor& bias, std::int64_t heads, double scale) {
   const std::int64_t batch = q.size(0), queries = q.size(1), keys = k.size(1);
   const std::int64_t head_size = q.size(2) / heads;
+  const kernel::AttendPair attend = has_avx512() && head_size % kMaxKeyBlock == 0
+                                        ? kernel::attend_pair_avx512
+                                        : kernel::attend_pair_avx2;
   at::Tensor b = bias.expand({batch, heads, queries, keys});
   if (b.stride(3) != 1) b = b.contiguous();
   at::Tensor out = at::empty({batch, queries, heads * head_size}, q.options());
@@ -214,21 +105,24 @@ at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::T
   const float* vp = v.data_ptr<float>();
   const float* bp = b.data_ptr<float>();
   float* op = out.data_ptr<float>();
+  const std::int64_t padded = (keys + kMaxKeyBlock - 1) / kMaxKeyBlock * kMaxKeyBlock;
   at::parallel_for(0, batch * heads, 1, [&](std::int64_t begin, std::int64_t end) {
-    Scratch scratch;
+    std::vector<float> keys_t(static_cast<std::size_t>(head_size * padded));
+    std::vector<float> scores(static_cast<std::size_t>(kQueryRows * padded));
     for (std::int64_t pair = begin; pair < end; ++pair) {
       const std::int64_t n = pair / heads, h = pair % heads, column = h * head_size;
-      const Pair p{qp + n * q.stride(0) + column,
-                   kp + n * k.stride(0) + column,
-                   vp + n * v.stride(0) + column,
-                   bp + n * b.stride(0) + h * b.stride(1),
-                   op + n * out.stride(0) + column,
-                   q.stride(1),
-                   k.stride(1),
-                   v.stride(1),
-                   b.stride(2),
-                   out.stride(1)};
-      attend_pair(p, queries, keys, head_size, static_cast<float>(scale), scratch);
+      const kernel::AttentionPair p{qp + n * q.stride(0) + column,
+                                    kp + n * k.stride(0) + column,
+                                    vp + n * v.stride(0) + column,
+                                    bp + n * b.stride(0) + h * b.stride(1),
+                                    op + n * out.stride(0) + column,
+                                    q.stride(1),
+                                    k.stride(1),
+                                    v.stride(1),
+                                    b.stride(2),
+                                    out.stride(1)};
+      attend(p, queries, keys, head_size, static_cast<float>(scale), keys_t.data(),
+             scores.data());
     }
   });
   return out;
@@ -304,5 +198,50 @@ at::Tensor attend_one_query(const at::Tensor& q, const at::Tensor& k_t, const at
                                v.view({batch * heads, keys, -1}))
       .view({batch, 1, -1});  // [B, 1, H*K]
 }
+
+#if defined(__x86_64__)
+namespace kernel {
+
+LAMP_AVX2 void softmax_rows(float* scores, std::int64_t stride, std::int64_t rows,
+                            std::int64_t keys, const float* bias, std::int64_t bias_stride,
+                            float scale, float* inverse) {
+  const std::int64_t vector_keys = keys / 8 * 8;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* row = scores + r * stride;
+    const float* b = bias + r * bias_stride;
+    __m256 largest = _mm256_set1_ps(std::numeric_limits<float>::lowest());
+    for (std::int64_t j = 0; j < vector_keys; j += 8) {
+      const __m256 x =
+          _mm256_fmadd_ps(_mm256_loadu_ps(row + j), _mm256_set1_ps(scale), _mm256_loadu_ps(b + j));
+      _mm256_storeu_ps(row + j, x);
+      largest = _mm256_max_ps(largest, x);
+    }
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, largest);
+    float top = *std::max_element(lanes, lanes + 8);
+    for (std::int64_t j = vector_keys; j < keys; ++j) {
+      row[j] = row[j] * scale + b[j];
+      top = std::max(top, row[j]);
+    }
+    __m256 sum = _mm256_setzero_ps();
+    for (std::int64_t j = 0; j < vector_keys; j += 8) {
+      const __m256 e =
+          exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(row + j), _mm256_set1_ps(top)));
+      _mm256_storeu_ps(row + j, e);
+      sum = _mm256_add_ps(sum, e);
+    }
+    _mm256_store_ps(lanes, sum);
+    float total = 0;
+    for (float lane : lanes) total += lane;
+    for (std::int64_t j = vector_keys; j < keys; ++j) {
+      row[j] = exp_nonpositive(row[j] - top);
+      total += row[j];
+    }
+    inverse[r] = 1.0f / total;
+  }
+}
+
+}  // namespace kernel
+#endif
 
 }  // namespace lamp::nn

@@ -1,12 +1,16 @@
 #include "lamp/nn/attention.h"
+#include "lamp/nn/attention_kernel.h"
+#include "lamp/nn/cpu.h"
 
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <mutex>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace lamp::nn {
@@ -84,6 +88,39 @@ TEST(Attention, FusedAndReferenceEqualBruteForce) {
             v.view({s.batch, s.keys, s.heads, -1}).transpose(1, 2), bias, {.scale = scale});
         EXPECT_LT((reference.to(at::kDouble) - want).abs().max().item<double>(), 3e-5);
       }
+    }
+  }
+}
+
+// Each form of the fused kernel that this CPU runs (attention() takes only the widest one for
+// most head sizes) equals the brute force on one (row, head) pair, with strided rows.
+TEST(Attention, EachKernelFormEqualsBruteForce) {
+  c10::InferenceMode inference;
+  at::manual_seed(6);
+  std::vector<std::pair<const char*, kernel::AttendPair>> forms;
+  if (has_avx2()) forms.emplace_back("avx2", kernel::attend_pair_avx2);
+  if (has_avx512()) forms.emplace_back("avx512", kernel::attend_pair_avx512);
+  if (forms.empty()) GTEST_SKIP() << "no AVX2 on this CPU";
+  for (auto [queries, keys, head_size] : std::vector<std::array<std::int64_t, 3>>{
+           {1, 1, 32}, {7, 130, 32}, {33, 31, 64}, {128, 128, 64}}) {
+    at::Tensor q = at::randn({1, queries, head_size + 8}).narrow(2, 4, head_size);
+    at::Tensor k = at::randn({1, keys, head_size}), v = at::randn({1, keys, head_size});
+    at::Tensor bias = at::randn({1, 1, queries, keys});
+    const at::Tensor want = brute_force(q, k, v, bias, 1, 0.125);
+    for (auto [name, attend] : forms) {
+      SCOPED_TRACE(testing::Message() << name << " Lq " << queries << " Lk " << keys << " K "
+                                      << head_size);
+      at::Tensor out = at::empty({1, queries, head_size});
+      const std::int64_t padded = (keys + kernel::kMaxKeyBlock - 1) / kernel::kMaxKeyBlock *
+                                  kernel::kMaxKeyBlock;
+      std::vector<float> keys_t(static_cast<std::size_t>(head_size * padded));
+      std::vector<float> scores(static_cast<std::size_t>(kernel::kQueryRows * padded));
+      const kernel::AttentionPair pair{q.data_ptr<float>(), k.data_ptr<float>(),
+                                       v.data_ptr<float>(), bias.data_ptr<float>(),
+                                       out.data_ptr<float>(), q.stride(1), k.stride(1),
+                                       v.stride(1), bias.stride(2), out.stride(1)};
+      attend(pair, queries, keys, head_size, 0.125f, keys_t.data(), scores.data());
+      EXPECT_LT((out.to(at::kDouble) - want).abs().max().item<double>(), 3e-5);
     }
   }
 }

@@ -16,6 +16,12 @@ inline bool has_avx2() {
   return avx2;
 }
 
+// AVX-512F, with the OS saving its registers (the attention kernel's wider form).
+inline bool has_avx512() {
+  static const bool avx512 = has_avx2() && __builtin_cpu_supports("avx512f");
+  return avx512;
+}
+
 // AVX-512 VNNI with AVX-512 VL: vpdpbusd on 256-bit registers (the int8 kernel's dot products).
 inline bool has_avx512_vnni() {
   static const bool vnni = has_avx2() && __builtin_cpu_supports("avx512vnni") &&
@@ -53,6 +59,7 @@ inline LAMP_AVX2 float exp_nonpositive(float x) {
 #else
 namespace lamp::nn {
 inline bool has_avx2() { return false; }
+inline bool has_avx512() { return false; }
 inline bool has_avx512_vnni() { return false; }
 }  // namespace lamp::nn
 #endif
