@@ -2,6 +2,7 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include <malloc.h>
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "lamp/core/error.h"
@@ -112,6 +114,57 @@ template <bool kVnni>
   }
 }
 
+// The few-rows kernels' arithmetic on 256-bit registers: int8 (u8 inputs x s8 weights into
+// int32 lanes, with or without VNNI) and float32 (multiply-adds).
+template <bool kVnni>
+struct Int8Lanes {
+  using Value = std::uint8_t;  // an input; weights are int8, loaded as bytes all the same
+  using Reg = __m256i;
+  static constexpr std::int64_t kStep = 32;
+  static LAMP_AVX2 Reg zero() { return _mm256_setzero_si256(); }
+  static LAMP_AVX2 Reg load(const void* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static LAMP_AVX2 Reg dot(Reg acc, Reg a, Reg b) { return dot_accumulate<kVnni>(acc, a, b); }
+};
+struct FloatLanes {
+  using Value = float;
+  using Reg = __m256;
+  static constexpr std::int64_t kStep = 8;
+  static LAMP_AVX2 Reg zero() { return _mm256_setzero_ps(); }
+  static LAMP_AVX2 Reg load(const void* p) { return _mm256_loadu_ps(static_cast<const float*>(p)); }
+  static LAMP_AVX2 Reg dot(Reg acc, Reg a, Reg b) { return _mm256_fmadd_ps(a, b, acc); }
+};
+
+// acc[i][j] = lane-wise sums of weight row wr[i] times input row j (at x + j * stride) over the
+// first `length` values, a multiple of L::kStep.
+template <int kRows, class L>
+[[gnu::always_inline]] LAMP_AVX2 inline void accumulate_block(const typename L::Value* const (&wr)[4],
+                                const typename L::Value* x, std::int64_t stride,
+                                std::int64_t length, typename L::Reg (&acc)[4][kRows]) {
+  for (auto& a : acc)
+    for (auto& r : a) r = L::zero();
+  for (std::int64_t k = 0; k < length; k += L::kStep) {
+    typename L::Reg a[kRows];
+    for (int j = 0; j < kRows; ++j) a[j] = L::load(x + j * stride + k);
+    for (int i = 0; i < 4; ++i) {
+      const typename L::Reg b = L::load(wr[i] + k);
+      for (int j = 0; j < kRows; ++j) acc[i][j] = L::dot(acc[i][j], a[j], b);
+    }
+  }
+}
+
+// Stores the first `count` (1 to 4) lanes of v at out.
+LAMP_AVX2 void store_up_to_4(float* out, __m128 v, int count) {
+  if (count == 4) {
+    _mm_storeu_ps(out, v);
+  } else {  // the last rows of a width that is not a multiple of 4
+    alignas(16) float tail[4];
+    _mm_store_ps(tail, v);
+    std::copy_n(tail, count, out);
+  }
+}
+
 // y[m0 .. m0 + kRows, n .. n + 4) of y [M, out_dim]: four weight rows against kRows input rows,
 // int32 sums of u8 x s8 products.
 template <int kRows, bool kVnni>
@@ -119,21 +172,12 @@ LAMP_AVX2 void dot_rows(const Int8Arrays& w, const std::uint8_t* q, const float*
                         std::int64_t m0, std::int64_t n, std::int64_t out_dim, float* y) {
   const std::int64_t padded = w.padded;
   const int weight_rows = static_cast<int>(std::min<std::int64_t>(4, out_dim - n));
-  const std::int8_t* values = w.values;
+  const std::uint8_t* wr[4];
+  for (int i = 0; i < 4; ++i)
+    wr[i] = reinterpret_cast<const std::uint8_t*>(w.values) +
+            (n + std::min(i, weight_rows - 1)) * padded;
   __m256i acc[4][kRows];
-  for (auto& a : acc)
-    for (auto& r : a) r = _mm256_setzero_si256();
-  const std::int8_t* wr[4];
-  for (int i = 0; i < 4; ++i) wr[i] = values + (n + std::min(i, weight_rows - 1)) * padded;
-  for (std::int64_t k = 0; k < padded; k += kBlock) {
-    __m256i a[kRows];
-    for (int j = 0; j < kRows; ++j)
-      a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + (m0 + j) * padded + k));
-    for (int i = 0; i < 4; ++i) {
-      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[i] + k));
-      for (int j = 0; j < kRows; ++j) acc[i][j] = dot_accumulate<kVnni>(acc[i][j], a[j], b);
-    }
-  }
+  accumulate_block<kRows, Int8Lanes<kVnni>>(wr, q + m0 * padded, padded, padded, acc);
   // The four rows' sums side by side: two rounds of pairwise adds, then the two halves.
   const __m128 w_scale = _mm_loadu_ps(w.scales + n);
   const __m128i offset = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.offsets + n));
@@ -145,15 +189,54 @@ LAMP_AVX2 void dot_rows(const Int8Arrays& w, const std::uint8_t* q, const float*
         _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1)), offset);
     const __m128 v = _mm_add_ps(
         _mm_mul_ps(_mm_cvtepi32_ps(sums), _mm_mul_ps(w_scale, _mm_set1_ps(q_scale[m0 + j]))), b);
-    float* out = y + (m0 + j) * out_dim + n;
-    if (weight_rows == 4) {
-      _mm_storeu_ps(out, v);
-    } else {  // the last rows of a width that is not a multiple of 4
-      alignas(16) float tail[4];
-      _mm_store_ps(tail, v);
-      std::copy_n(tail, weight_rows, out);
-    }
+    store_up_to_4(y + (m0 + j) * out_dim + n, v, weight_rows);
   }
+}
+
+// The same for float32 weights w [out_dim, in] and inputs x [M, in]: y = x w^T + bias (bias may
+// be null).
+template <int kRows>
+LAMP_AVX2 void dot_rows(const float* w, const float* bias, const float* x, std::int64_t in,
+                        std::int64_t m0, std::int64_t n, std::int64_t out_dim, float* y) {
+  const int weight_rows = static_cast<int>(std::min<std::int64_t>(4, out_dim - n));
+  const float* wr[4];
+  for (int i = 0; i < 4; ++i) wr[i] = w + (n + std::min(i, weight_rows - 1)) * in;
+  const std::int64_t vector_part = in / FloatLanes::kStep * FloatLanes::kStep;
+  __m256 acc[4][kRows];
+  accumulate_block<kRows, FloatLanes>(wr, x + m0 * in, in, vector_part, acc);
+  alignas(16) float bias4[4] = {};
+  if (bias != nullptr) std::copy_n(bias + n, weight_rows, bias4);
+  const __m128 b = _mm_load_ps(bias4);
+  for (int j = 0; j < kRows; ++j) {
+    const __m256 pairs = _mm256_hadd_ps(_mm256_hadd_ps(acc[0][j], acc[1][j]),
+                                        _mm256_hadd_ps(acc[2][j], acc[3][j]));
+    __m128 v = _mm_add_ps(_mm256_castps256_ps128(pairs), _mm256_extractf128_ps(pairs, 1));
+    if (vector_part < in) {  // the columns past the last multiple of 8
+      alignas(16) float rest[4] = {};
+      const float* row = x + (m0 + j) * in;
+      for (int i = 0; i < 4; ++i)
+        for (std::int64_t k = vector_part; k < in; ++k) rest[i] += row[k] * wr[i][k];
+      v = _mm_add_ps(v, _mm_load_ps(rest));
+    }
+    store_up_to_4(y + (m0 + j) * out_dim + n, _mm_add_ps(v, b), weight_rows);
+  }
+}
+
+// Calls dot(block_rows, m, n) for every block of four output columns n .. n + 4 and every pair
+// of input rows m, m + 1 (then a last single one; block_rows is std::integral_constant 2 or 1).
+// Threads split the output columns. Each block of four weight rows meets every input row while
+// it is in L1: weights are read once per call (the LM head's 25 MB are read from memory; with
+// input rows outermost they were read once per pair of rows).
+template <class Dot>
+void for_each_block(std::int64_t rows, std::int64_t out_dim, Dot&& dot) {
+  const std::int64_t blocks = (out_dim + 3) / 4;
+  at::parallel_for(0, blocks, 16, [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t n = b0 * 4; n < std::min(b1 * 4, out_dim); n += 4) {
+      std::int64_t m = 0;
+      for (; m + 2 <= rows; m += 2) dot(std::integral_constant<int, 2>{}, m, n);
+      if (m < rows) dot(std::integral_constant<int, 1>{}, m, n);
+    }
+  });
 }
 
 // x [M, in] float, M <= kFewRows -> y [M, out]
@@ -166,18 +249,10 @@ at::Tensor few_rows_linear(const at::Tensor& x, const Int8Weight& w) {
   float* out = y.data_ptr<float>();
   const Int8Arrays arrays{w.values.data_ptr<std::int8_t>(), w.scales.data_ptr<float>(),
                           w.offsets.data_ptr<std::int32_t>(), w.bias.data_ptr<float>(), padded};
-  // Threads split the output columns. Each block of four weight rows meets every input row
-  // while it is in L1: weights are read once per call (the LM head's 25 MB are read from memory;
-  // with input rows outermost they were read once per pair of rows).
-  const std::int64_t blocks = (out_dim + 3) / 4;
   auto run = [&]<bool kVnni>() {
-    at::parallel_for(0, blocks, 16, [&](std::int64_t b0, std::int64_t b1) {
-      for (std::int64_t n = b0 * 4; n < std::min(b1 * 4, out_dim); n += 4) {
-        std::int64_t m = 0;
-        for (; m + 2 <= rows; m += 2)
-          dot_rows<2, kVnni>(arrays, q.data(), q_scale.data(), m, n, out_dim, out);
-        if (m < rows) dot_rows<1, kVnni>(arrays, q.data(), q_scale.data(), m, n, out_dim, out);
-      }
+    for_each_block(rows, out_dim, [&](auto block_rows, std::int64_t m, std::int64_t n) {
+      dot_rows<decltype(block_rows)::value, kVnni>(arrays, q.data(), q_scale.data(), m, n, out_dim,
+                                                   out);
     });
   };
   if (vnni_allowed.load(std::memory_order_relaxed) && has_avx512_vnni())
@@ -186,8 +261,23 @@ at::Tensor few_rows_linear(const at::Tensor& x, const Int8Weight& w) {
     run.template operator()<false>();
   return y;
 }
+
+// x [M, in] float, w [out, in] float (contiguous), bias [out] or undefined -> y [M, out]
+at::Tensor few_rows_linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) {
+  const std::int64_t rows = x.size(0), in = x.size(1), out_dim = w.size(0);
+  at::Tensor y = at::empty({rows, out_dim}, x.options());
+  const float* xp = x.data_ptr<float>();
+  const float* wp = w.data_ptr<float>();
+  const float* bp = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  float* out = y.data_ptr<float>();
+  for_each_block(rows, out_dim, [&](auto block_rows, std::int64_t m, std::int64_t n) {
+    dot_rows<decltype(block_rows)::value>(wp, bp, xp, in, m, n, out_dim, out);
+  });
+  return y;
+}
 #else
 at::Tensor few_rows_linear(const at::Tensor&, const Int8Weight&) { return {}; }
+at::Tensor few_rows_linear(const at::Tensor&, const at::Tensor&, const at::Tensor&) { return {}; }
 #endif
 
 const c10::IValue& packed(const Int8Weight& w) {
@@ -206,7 +296,20 @@ const c10::IValue& packed(const Int8Weight& w) {
 }  // namespace
 
 at::Tensor linear(const at::Tensor& x, const Linear& layer) {
-  if (!layer.quantized()) return at::linear(x, layer.weight, layer.bias);
+  if (!layer.quantized()) {
+    const std::int64_t rows = x.numel() / std::max<std::int64_t>(1, x.size(-1));
+    if (rows <= kFewRowsFloat32 && has_avx2() && !at::GradMode::is_enabled() &&
+        x.scalar_type() == at::kFloat && layer.weight.scalar_type() == at::kFloat &&
+        layer.weight.is_contiguous() &&
+        (!layer.bias.defined() || layer.bias.is_contiguous())) {
+      std::vector<std::int64_t> shape = x.sizes().vec();
+      at::Tensor y = few_rows_linear(x.reshape({-1, shape.back()}).contiguous(), layer.weight,
+                                     layer.bias);
+      shape.back() = y.size(1);
+      return y.view(shape);
+    }
+    return at::linear(x, layer.weight, layer.bias);
+  }
   static const c10::OperatorHandle linear_dynamic = op("quantized::linear_dynamic");
   std::vector<std::int64_t> shape = x.sizes().vec();
   at::Tensor rows = x.reshape({-1, shape.back()}).contiguous();  // [N, in]

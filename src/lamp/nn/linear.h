@@ -12,6 +12,12 @@
 // int8 trades exactness for speed: fp32 results match transformers; int8 ones are close, not
 // equal. Without AVX2 every call takes the engine's path.
 //
+// fp32 layers run libtorch's GEMM (OpenBLAS on Debian), except for float32 inference with up to
+// kFewRowsFloat32 rows on an AVX2 CPU: there the same few-rows kernel reads each weight row
+// once, in float32 (a GEMM packs the whole weight matrix first, for one row of input), and
+// sums in another order, so its outputs equal the GEMM's to float rounding. Greedy batch-1
+// decoding of flan-t5-base: 28 -> 48 tokens/s.
+//
 // Thread-safety: a Linear may be shared by threads once built.
 #pragma once
 
@@ -51,5 +57,8 @@ void allow_int8_vnni(bool allow);
 
 // Input rows up to which the int8 path uses lamp's kernel.
 inline constexpr std::int64_t kFewRows = 64;
+// Input rows up to which float32 inference (no autograd) uses lamp's kernel instead of libtorch's
+// GEMM; more rows go to the GEMM, which is faster from about there on.
+inline constexpr std::int64_t kFewRowsFloat32 = 16;
 
 }  // namespace lamp::nn

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include <string>
 
 #include "lamp/nn/bert.h"
@@ -69,6 +71,32 @@ TEST_P(Int8FewRows, KernelEqualsItsDefinition) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Vnni, Int8FewRows, ::testing::Bool());
+
+// float32 inference with few rows takes lamp's kernel: equal to libtorch's GEMM to float
+// rounding, for widths that are not multiples of its 8-column and 4-row blocks, with and without
+// a bias; with autograd on, the GEMM (which carries gradients).
+TEST(Fp32Linear, FewRowsKernelEqualsTheGemm) {
+  at::manual_seed(7);
+  for (bool with_bias : {true, false}) {
+    Linear layer{at::randn({10, 70}), with_bias ? at::randn({10}) : at::Tensor(), {}};
+    for (std::int64_t rows : {std::int64_t{1}, std::int64_t{2}, std::int64_t{3},
+                              std::int64_t{5}, kFewRowsFloat32, kFewRowsFloat32 + 1}) {
+      at::Tensor x = at::randn({rows, 70});
+      const at::Tensor want = at::linear(x.to(at::kDouble), layer.weight.to(at::kDouble),
+                                         with_bias ? layer.bias.to(at::kDouble) : at::Tensor());
+      at::Tensor got;
+      {
+        c10::InferenceMode guard;
+        got = linear(x.view({1, rows, 70}), layer);
+      }
+      ASSERT_EQ(got.sizes(), (std::vector<std::int64_t>{1, rows, 10}));
+      EXPECT_LT((got.squeeze(0).to(at::kDouble) - want).abs().max().item<double>(), 1e-5)
+          << rows << " rows, bias " << with_bias;
+    }
+  }
+  Linear trained{at::randn({10, 70}).requires_grad_(), at::randn({10}), {}};
+  EXPECT_TRUE(linear(at::randn({1, 70}), trained).requires_grad());
+}
 
 // More rows than kFewRows go through libtorch's quantized engine: close to fp32 as well.
 TEST(Int8Linear, ManyRowsThroughTheEngine) {
