@@ -1,6 +1,7 @@
 #include "lamp/nn/attention.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 
 #include <algorithm>
 #include <cmath>
@@ -121,8 +122,7 @@ at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::T
                                     v.stride(1),
                                     b.stride(2),
                                     out.stride(1)};
-      attend(p, queries, keys, head_size, static_cast<float>(scale), keys_t.data(),
-             scores.data());
+      attend(p, queries, keys, head_size, static_cast<float>(scale), keys_t.data(), scores.data());
     }
   });
   return out;

@@ -27,8 +27,7 @@ void attend_pair(const AttentionPair& p, std::int64_t queries, std::int64_t keys
   for (std::int64_t i0 = 0; i0 < queries; i0 += kRows) {
     const std::int64_t rows = smaller(kRows, queries - i0);
     const float* q[kRows];  // a short last block repeats its last row
-    for (std::int64_t r = 0; r < kRows; ++r)
-      q[r] = p.q + smaller(i0 + r, queries - 1) * p.q_stride;
+    for (std::int64_t r = 0; r < kRows; ++r) q[r] = p.q + smaller(i0 + r, queries - 1) * p.q_stride;
 
     // s[r][j] = q_r . k_j: kRows x kCols accumulators, one key row pair per d.
     for (std::int64_t j0 = 0; j0 < padded; j0 += kCols) {
@@ -50,8 +49,7 @@ void attend_pair(const AttentionPair& p, std::int64_t queries, std::int64_t keys
     }
 
     float inverse[kRows];
-    softmax_rows(s, padded, rows, keys, p.bias + i0 * p.bias_stride, p.bias_stride, scale,
-                 inverse);
+    softmax_rows(s, padded, rows, keys, p.bias + i0 * p.bias_stride, p.bias_stride, scale, inverse);
 
     // out_r = (sum_j e_rj v_j) / sum_j e_rj: kRows x kCols accumulators.
     for (std::int64_t c0 = 0; c0 < head_size; c0 += kCols) {

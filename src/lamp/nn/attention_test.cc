@@ -108,17 +108,17 @@ TEST(Attention, EachKernelFormEqualsBruteForce) {
     at::Tensor bias = at::randn({1, 1, queries, keys});
     const at::Tensor want = brute_force(q, k, v, bias, 1, 0.125);
     for (auto [name, attend] : forms) {
-      SCOPED_TRACE(testing::Message() << name << " Lq " << queries << " Lk " << keys << " K "
-                                      << head_size);
+      SCOPED_TRACE(testing::Message()
+                   << name << " Lq " << queries << " Lk " << keys << " K " << head_size);
       at::Tensor out = at::empty({1, queries, head_size});
-      const std::int64_t padded = (keys + kernel::kMaxKeyBlock - 1) / kernel::kMaxKeyBlock *
-                                  kernel::kMaxKeyBlock;
+      const std::int64_t padded =
+          (keys + kernel::kMaxKeyBlock - 1) / kernel::kMaxKeyBlock * kernel::kMaxKeyBlock;
       std::vector<float> keys_t(static_cast<std::size_t>(head_size * padded));
       std::vector<float> scores(static_cast<std::size_t>(kernel::kQueryRows * padded));
-      const kernel::AttentionPair pair{q.data_ptr<float>(), k.data_ptr<float>(),
-                                       v.data_ptr<float>(), bias.data_ptr<float>(),
-                                       out.data_ptr<float>(), q.stride(1), k.stride(1),
-                                       v.stride(1), bias.stride(2), out.stride(1)};
+      const kernel::AttentionPair pair{
+          q.data_ptr<float>(),   k.data_ptr<float>(), v.data_ptr<float>(), bias.data_ptr<float>(),
+          out.data_ptr<float>(), q.stride(1),         k.stride(1),         v.stride(1),
+          bias.stride(2),        out.stride(1)};
       attend(pair, queries, keys, head_size, 0.125f, keys_t.data(), scores.data());
       EXPECT_LT((out.to(at::kDouble) - want).abs().max().item<double>(), 3e-5);
     }

@@ -24,8 +24,8 @@ inline bool has_avx512() {
 
 // AVX-512 VNNI with AVX-512 VL: vpdpbusd on 256-bit registers (the int8 kernel's dot products).
 inline bool has_avx512_vnni() {
-  static const bool vnni = has_avx2() && __builtin_cpu_supports("avx512vnni") &&
-                           __builtin_cpu_supports("avx512vl");
+  static const bool vnni =
+      has_avx2() && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
   return vnni;
 }
 

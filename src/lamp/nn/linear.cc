@@ -2,8 +2,8 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
-#include <ATen/core/grad_mode.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/grad_mode.h>
 
 #include <malloc.h>
 #include <algorithm>
@@ -109,8 +109,8 @@ template <bool kVnni>
     asm("vpdpbusd %[b], %[a], %[acc]" : [acc] "+v"(acc) : [a] "v"(a), [b] "v"(b));
     return acc;
   } else {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b),
-                                                   _mm256_set1_epi16(1)));
+    return _mm256_add_epi32(acc,
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1)));
   }
 }
 
@@ -139,9 +139,9 @@ struct FloatLanes {
 // acc[i][j] = lane-wise sums of weight row wr[i] times input row j (at x + j * stride) over the
 // first `length` values, a multiple of L::kStep.
 template <int kRows, class L>
-[[gnu::always_inline]] LAMP_AVX2 inline void accumulate_block(const typename L::Value* const (&wr)[4],
-                                const typename L::Value* x, std::int64_t stride,
-                                std::int64_t length, typename L::Reg (&acc)[4][kRows]) {
+[[gnu::always_inline]] LAMP_AVX2 inline void accumulate_block(
+    const typename L::Value* const (&wr)[4], const typename L::Value* x, std::int64_t stride,
+    std::int64_t length, typename L::Reg (&acc)[4][kRows]) {
   for (auto& a : acc)
     for (auto& r : a) r = L::zero();
   for (std::int64_t k = 0; k < length; k += L::kStep) {
@@ -208,8 +208,8 @@ LAMP_AVX2 void dot_rows(const float* w, const float* bias, const float* x, std::
   if (bias != nullptr) std::copy_n(bias + n, weight_rows, bias4);
   const __m128 b = _mm_load_ps(bias4);
   for (int j = 0; j < kRows; ++j) {
-    const __m256 pairs = _mm256_hadd_ps(_mm256_hadd_ps(acc[0][j], acc[1][j]),
-                                        _mm256_hadd_ps(acc[2][j], acc[3][j]));
+    const __m256 pairs =
+        _mm256_hadd_ps(_mm256_hadd_ps(acc[0][j], acc[1][j]), _mm256_hadd_ps(acc[2][j], acc[3][j]));
     __m128 v = _mm_add_ps(_mm256_castps256_ps128(pairs), _mm256_extractf128_ps(pairs, 1));
     if (vector_part < in) {  // the columns past the last multiple of 8
       alignas(16) float rest[4] = {};
@@ -300,11 +300,10 @@ at::Tensor linear(const at::Tensor& x, const Linear& layer) {
     const std::int64_t rows = x.numel() / std::max<std::int64_t>(1, x.size(-1));
     if (rows <= kFewRowsFloat32 && has_avx2() && !at::GradMode::is_enabled() &&
         x.scalar_type() == at::kFloat && layer.weight.scalar_type() == at::kFloat &&
-        layer.weight.is_contiguous() &&
-        (!layer.bias.defined() || layer.bias.is_contiguous())) {
+        layer.weight.is_contiguous() && (!layer.bias.defined() || layer.bias.is_contiguous())) {
       std::vector<std::int64_t> shape = x.sizes().vec();
-      at::Tensor y = few_rows_linear(x.reshape({-1, shape.back()}).contiguous(), layer.weight,
-                                     layer.bias);
+      at::Tensor y =
+          few_rows_linear(x.reshape({-1, shape.back()}).contiguous(), layer.weight, layer.bias);
       shape.back() = y.size(1);
       return y.view(shape);
     }

@@ -79,8 +79,8 @@ TEST(Fp32Linear, FewRowsKernelEqualsTheGemm) {
   at::manual_seed(7);
   for (bool with_bias : {true, false}) {
     Linear layer{at::randn({10, 70}), with_bias ? at::randn({10}) : at::Tensor(), {}};
-    for (std::int64_t rows : {std::int64_t{1}, std::int64_t{2}, std::int64_t{3},
-                              std::int64_t{5}, kFewRowsFloat32, kFewRowsFloat32 + 1}) {
+    for (std::int64_t rows : {std::int64_t{1}, std::int64_t{2}, std::int64_t{3}, std::int64_t{5},
+                              kFewRowsFloat32, kFewRowsFloat32 + 1}) {
       at::Tensor x = at::randn({rows, 70});
       const at::Tensor want = at::linear(x.to(at::kDouble), layer.weight.to(at::kDouble),
                                          with_bias ? layer.bias.to(at::kDouble) : at::Tensor());

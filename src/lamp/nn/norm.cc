@@ -1,6 +1,7 @@
 #include "lamp/nn/norm.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 

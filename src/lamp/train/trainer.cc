@@ -1,5 +1,6 @@
 #include "lamp/train/trainer.h"
 
+#include <ATen/core/grad_mode.h>
 #include <fmt/format.h>
 #include <simdjson.h>
 
