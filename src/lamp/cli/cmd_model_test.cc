@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "lamp/core/test_util.h"
+#include "lamp/nn/blas_env.h"
 #include "lamp/nn/probe.h"
 #include "lamp/text/t5_tokenizer.h"
 
@@ -48,6 +49,25 @@ TEST(ModelInit, SeededAndLoadable) {
   std::string out =
       nn::probe_model(a, R"({"input_ids": [[5, 6, 1]], "attention_mask": [[1, 1, 1]]})");
   EXPECT_NE(out.find("encoder_last_hidden_state"), std::string::npos);
+}
+
+// lamp names OpenBLAS's kernels for the CPU before the model plugin loads libtorch
+// (nn/blas_env.h); OpenBLAS says which it runs when OPENBLAS_VERBOSE=2. The user's setting wins.
+// A libtorch without OpenBLAS (MKL) prints no such line, and the test has nothing to check.
+TEST(ModelInit, OpenBlasRunsTheKernelsLampNames) {
+  const char* want = nn::openblas_core_type(nn::cpu_features());
+  if (want == nullptr) GTEST_SKIP() << "no AVX2 on this CPU";
+  TempDir dir;
+  dir.write("config.json", kTinyT5);
+  const std::string args =
+      "model init --config " + (dir / "config.json").string() + " --out " + (dir / "m").string();
+  auto r = run_lamp(args, "env -u OPENBLAS_CORETYPE OPENBLAS_VERBOSE=2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  if (r.err.find("Core: ") == std::string::npos) GTEST_SKIP() << "libtorch without OpenBLAS";
+  EXPECT_NE(r.err.find(std::string("Core: ") + want + "\n"), std::string::npos) << r.err;
+  r = run_lamp(args, "OPENBLAS_CORETYPE=Prescott OPENBLAS_VERBOSE=2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("Core: Prescott\n"), std::string::npos) << r.err;
 }
 
 TEST(Predict, WritesOfficialOutputsThatMatchTheProbeOneByOne) {

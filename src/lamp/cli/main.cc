@@ -6,8 +6,12 @@
 #include "lamp/cli/commands.h"
 #include "lamp/core/error.h"
 #include "lamp/core/files.h"
+#include "lamp/nn/blas_env.h"
 
 int main(int argc, char** argv) {
+  // Before any thread starts (setenv is not thread-safe) and so before the model plugin loads
+  // libtorch and OpenBLAS with it.
+  lamp::nn::set_openblas_core_type();
   lamp::remove_temporary_files_on_signals();
   CLI::App app{"lamp: the LaMP personalization benchmark, fast and faithful"};
   app.set_version_flag("--version", "lamp 0.1.0");

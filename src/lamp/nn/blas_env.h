@@ -4,7 +4,9 @@
 // 2048x768x3072 product ran at 68-85 GFLOP/s on two cores, against 370 with the AVX-512
 // ("SkylakeX") kernels, and BERT-base in fp32 was four times slower than Hugging Face's.
 // OpenBLAS reads OPENBLAS_CORETYPE once, as it is loaded, so lamp names the kernel family the
-// CPU's features allow before it loads libtorch (nn/plugin.h), unless the user has set it.
+// CPU's features allow before it loads libtorch (nn/plugin.h), unless the user has set it: the
+// lamp binary's main does it first thing, while the process has one thread (setenv is not
+// thread-safe).
 // Where OpenBLAS knows the CPU, the family named runs the single-precision kernels it would
 // choose itself (its Zen and Cooper Lake targets use Haswell's and SkylakeX's), except on an
 // AVX-512 CPU it runs on AVX2 kernels (AMD Zen 4), which gets the AVX-512 ones. A libtorch on

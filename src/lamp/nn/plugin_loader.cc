@@ -4,7 +4,6 @@
 #include <mutex>
 
 #include "lamp/core/error.h"
-#include "lamp/nn/blas_env.h"
 #include "lamp/nn/plugin.h"
 
 namespace lamp::nn {
@@ -21,7 +20,6 @@ std::vector<std::filesystem::path> candidates() {
 }
 
 const NnPlugin* load() {
-  set_openblas_core_type();  // before libtorch brings OpenBLAS in
   std::string tried;
   for (const std::filesystem::path& path : candidates()) {
     if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) {
