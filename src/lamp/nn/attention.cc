@@ -18,6 +18,7 @@ namespace {
 #if defined(__x86_64__)
 using kernel::kMaxKeyBlock;
 using kernel::kQueryRows;
+
 // Eight floats from float32 or float16 (through F16C) storage.
 template <typename T>
 LAMP_AVX2 __m256 load8(const T* p) {
