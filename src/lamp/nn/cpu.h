@@ -1,7 +1,9 @@
 // What the CPU can run, and the vector math its kernels share, for the nn module's own kernels
 // (int8 linear layers, attention, activations). They are compiled for AVX2 + FMA + F16C (AVX2
 // CPUs have the other two) with LAMP_AVX2 and called only when has_avx2() says so; the rest of
-// the build keeps the baseline instruction set.
+// the build keeps the baseline instruction set. Wider forms are chosen at run time the same way:
+// has_avx512() for the attention kernel's AVX-512 form (compiled in its own file,
+// nn/attention_kernel.h), has_avx512_vnni() for the int8 kernel's vpdpbusd.
 #pragma once
 
 #if defined(__x86_64__)
