@@ -89,14 +89,14 @@ bool fusable(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, cons
   for (const at::Tensor* t : {&q, &k, &v})
     if (t->scalar_type() != at::kFloat || t->dim() != 3 || t->stride(2) != 1) return false;
   return bias.scalar_type() == at::kFloat && q.size(2) % heads == 0 &&
-         q.size(2) / heads % 16 == 0;  // the AVX2 kernel's block of value columns
+         q.size(2) / heads % kernel::kKeyBlockAvx2 == 0;
 }
 
 at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                            const at::Tensor& bias, std::int64_t heads, double scale) {
   const std::int64_t batch = q.size(0), queries = q.size(1), keys = k.size(1);
   const std::int64_t head_size = q.size(2) / heads;
-  const kernel::AttendPair attend = has_avx512() && head_size % kMaxKeyBlock == 0
+  const kernel::AttendPair attend = has_avx512() && head_size % kernel::kKeyBlockAvx512 == 0
                                         ? kernel::attend_pair_avx512
                                         : kernel::attend_pair_avx2;
   at::Tensor b = bias.expand({batch, heads, queries, keys});

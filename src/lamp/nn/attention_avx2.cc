@@ -18,6 +18,8 @@ struct Avx2 {
   static Reg scale(Reg x, float a) { return _mm256_mul_ps(x, _mm256_set1_ps(a)); }
 };
 
+static_assert(2 * Avx2::kWidth == kKeyBlockAvx2);
+
 }  // namespace
 
 void attend_pair_avx2(const AttentionPair& p, std::int64_t queries, std::int64_t keys,

@@ -18,6 +18,8 @@ struct Avx512 {
   static Reg scale(Reg x, float a) { return _mm512_mul_ps(x, _mm512_set1_ps(a)); }
 };
 
+static_assert(2 * Avx512::kWidth == kKeyBlockAvx512);
+
 }  // namespace
 
 void attend_pair_avx512(const AttentionPair& p, std::int64_t queries, std::int64_t keys,

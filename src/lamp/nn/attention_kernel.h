@@ -23,12 +23,15 @@ struct AttentionPair {
 };
 
 inline constexpr std::int64_t kQueryRows = 4;  // query rows per block
-// Keys are padded to a multiple of the kernel's block of keys (16 with AVX2, 32 with AVX-512).
-inline constexpr std::int64_t kMaxKeyBlock = 32;
+// Each form's block of keys, and of value columns: two registers of floats. Keys are padded to a
+// multiple of it, and head sizes must be one.
+inline constexpr std::int64_t kKeyBlockAvx2 = 16;
+inline constexpr std::int64_t kKeyBlockAvx512 = 32;
+inline constexpr std::int64_t kMaxKeyBlock = kKeyBlockAvx512;
 
 // out = softmax(scale * q k^T + bias) v for one pair. Scratch: keys_t holds head_size x (keys
 // rounded up to kMaxKeyBlock) floats, scores kQueryRows times that many. head_size must be a
-// multiple of the kernel's key block.
+// multiple of the form's key block.
 using AttendPair = void (*)(const AttentionPair& p, std::int64_t queries, std::int64_t keys,
                             std::int64_t head_size, float scale, float* keys_t, float* scores);
 void attend_pair_avx2(const AttentionPair& p, std::int64_t queries, std::int64_t keys,
