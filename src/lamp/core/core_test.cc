@@ -1,12 +1,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "lamp/core/error.h"
 #include "lamp/core/files.h"
 #include "lamp/core/json_writer.h"
+#include "lamp/core/memory.h"
 
 namespace lamp {
 namespace {
@@ -63,6 +66,24 @@ TEST(AtomicFile, TargetAppearsOnlyOnCommit) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
   EXPECT_THROW(write_file_atomic(dir / "missing_dir" / "x", "y"), Error);
   fs::remove_all(dir);
+}
+
+TEST(HugePages, LargeBuffersAreWholeAlignedHugePagesSmallOnesOrdinary) {
+  std::size_t bytes = kHugePage + 1;
+  void* p = allocate_huge(bytes);
+  EXPECT_EQ(bytes, 2 * kHugePage);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % kHugePage, 0u);
+  std::memset(p, 1, bytes);  // all of it is usable
+  std::free(p);
+
+  struct alignas(32) Entry {
+    char bytes[32];
+  };
+  std::vector<Entry, HugePageAllocator<Entry>> large(kHugePage / 8 / sizeof(Entry)), small(3);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(large.data()) % kHugePage, 0u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(small.data()) % 64, 0u);
+  small.resize(kHugePage);  // moves from ordinary memory to huge pages
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(small.data()) % kHugePage, 0u);
 }
 
 TEST(JsonWriter, EscapesAndFormatsLikePython) {

@@ -4,9 +4,8 @@
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 
-#include <sys/mman.h>
+#include "lamp/core/memory.h"
 
 namespace lamp {
 
@@ -19,15 +18,10 @@ void Arena::Free::operator()(char* p) const { std::free(p); }
 
 char* Arena::reserve(std::size_t size) {
   if (capacity_ - used_ < size) {
-    // Blocks are 2 MB-aligned multiples of 2 MB and asked to be backed by huge pages: a 1 GB
-    // dataset then costs hundreds of page faults instead of a quarter million. Not zeroed.
-    constexpr std::size_t kHuge = 2u << 20;
-    std::size_t block = (std::max<std::size_t>(size, 4 * kHuge) + kHuge - 1) / kHuge * kHuge;
-    char* p = static_cast<char*>(std::aligned_alloc(kHuge, block));
-    if (p == nullptr) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-    ::madvise(p, block, MADV_HUGEPAGE);
-#endif
+    // Huge pages: a 1 GB dataset then costs hundreds of page faults instead of a quarter
+    // million.
+    std::size_t block = std::max<std::size_t>(size, 4 * kHugePage);
+    char* p = static_cast<char*>(allocate_huge(block));
     blocks_.emplace_back(p);
     used_ = 0;
     capacity_ = block;

@@ -10,6 +10,7 @@
 
 #include <emmintrin.h>
 
+#include "lamp/core/memory.h"
 #include "lamp/text/python_str.h"
 
 namespace lamp {
@@ -103,8 +104,12 @@ inline std::uint64_t key_hash(const Key& key) {
 // joins the first-occurrence list by an append that advances only when its df was 0. Query
 // words are entered at start() with df 0, so they join that list at their first corpus
 // occurrence too, and no new word needs a query lookup. Only home slots taken by another word
-// and words over 16 bytes take the out-of-line path (find). The table is kept at most 3/4 full
-// (at 1/2 it measured slower: a larger table misses the caches more).
+// and words over 16 bytes take the out-of-line path (find). The table is kept at most 1/4 full:
+// at 3/4, 8 % of the tokens of the LaMP-5 benchmark set found their home slot taken and find
+// took 10 % of the time; at 1/4, 2 %, and ranking is 13 % faster on that set, 5 % on the
+// LaMP-3 one (Intel Xeon, 2 MB L2; docs/performance.md). The table is then 512 KB for a
+// 2,000-word profile, in huge pages, which saves TLB misses (2-3 %). On a Zen 3 with 512 KB of
+// L2 a table at most 1/2 full measured slower than at 3/4.
 //
 // add_text splits and keys the tokens of a text into a queue, prefetching each one's home slot,
 // and counts the queue every kBatch tokens: the table's cache misses then overlap instead of
@@ -123,13 +128,9 @@ class Bm25Corpus {
   Bm25Corpus() { resize_table(1024); }
 
   void start(std::span<const std::string_view> query) {
-    // Clearing the used entries one by one beats clearing the table only when few are used.
-    if ((n_words_ + query_slots_.size()) * 16 > table_.size()) {
-      std::fill(table_.begin(), table_.end(), Entry{});
-    } else {
-      for (std::size_t i = 0; i < n_words_; ++i) table_[order_[i]] = Entry{};
-      for (std::uint32_t slot : query_slots_) table_[slot] = Entry{};
-    }
+    // At most a quarter of the table is used: clearing those entries beats clearing it all.
+    for (std::size_t i = 0; i < n_words_; ++i) table_[order_[i]] = Entry{};
+    for (std::uint32_t slot : query_slots_) table_[slot] = Entry{};
     n_words_ = 0;
     long_words_.clear();
     doc_lengths_.clear();
@@ -333,7 +334,7 @@ class Bm25Corpus {
   }
 
   // Most entries a table of this size may use.
-  std::size_t limit() const { return table_.size() / 4 * 3; }
+  std::size_t limit() const { return table_.size() / 4; }
 
   // The slot of the key's word, or of the empty entry where it goes, probing from `slot`.
   // Words over 16 bytes come with their bytes, recorded in long_words_ when new: their text
@@ -366,7 +367,7 @@ class Bm25Corpus {
   // Doubles the table. Words go back in first-occurrence order, so the most frequent ones
   // tend to get their home slots, then the query words not seen yet.
   [[gnu::noinline]] void grow() {
-    std::vector<Entry> old = std::move(table_);
+    Table old = std::move(table_);
     unseen_.clear();
     for (std::uint32_t slot : query_slots_) {
       if (old[slot].df == 0) unseen_.push_back(slot);
@@ -385,7 +386,8 @@ class Bm25Corpus {
     return static_cast<std::uint32_t>(slot);
   }
 
-  std::vector<Entry> table_;  // power-of-two size, at most limit() entries used
+  using Table = std::vector<Entry, HugePageAllocator<Entry>>;
+  Table table_;  // power-of-two size, at most limit() entries used
   std::size_t mask_ = 0;
   int shift_ = 64;  // home slot of a key: key_hash >> shift_
   // Slots of the corpus words, [0, n_words_) in first-occurrence order; [n_words_] is scratch,
