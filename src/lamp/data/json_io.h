@@ -2,7 +2,8 @@
 //
 // Readers memory-map the file and parse it with simdjson On-Demand in one pass, copying each
 // string once into the result's arena and handing already-parsed pages back to the kernel, so a
-// file costs about its size in memory. Every problem is a lamp::Error naming the file, the
+// file costs about its size in memory. A questions file is split into its samples first
+// (json_split.h), each parsed as its own document as soon as it is found. Every problem is a lamp::Error naming the file, the
 // record (index and id) and the field: not JSON (with byte offset), wrong type, missing field,
 // empty profile, duplicate sample or profile ids.
 //
@@ -41,7 +42,9 @@ class SampleSink {
 };
 
 // The same, handing each sample to `sink` as soon as it is read. A sample the sink has taken is
-// still checked against later ones (duplicate ids), so a later error can follow its take().
+// still checked against later ones (duplicate ids), and the file after it may be malformed, so a
+// later error can follow its take(); release_profiles() is then called before read_questions
+// throws.
 Questions read_questions(const std::filesystem::path& path, const TaskSpec* task, SampleSink& sink);
 
 // Reads an outputs file (golds or predictions): the official object or a bare list of records.

@@ -100,9 +100,21 @@ TEST_F(JsonIo, NotJsonGivesByteOffset) {
       "[" + lamp4_sample("1", R"([{"id": "p", "title": "t", "text": "x"}])") + ", {\"id\": ");
   EXPECT_NE(what.find("q.json: "), std::string::npos) << what;
   EXPECT_NE(what.find("not valid JSON"), std::string::npos) << what;
-  // An unterminated string fails the structural index, before any record is read.
+  // The array's own faults are found as the file is split into samples.
   what = questions_error("[{\"id\": \"1\", \"input\": \"abc}]");
-  EXPECT_NE(what.find("q.json: not valid JSON"), std::string::npos) << what;
+  EXPECT_NE(what.find("q.json: byte 28: not valid JSON (the file ends inside a string)"),
+            std::string::npos)
+      << what;
+  what =
+      questions_error("[" + lamp4_sample("1", R"([{"id": "p", "title": "t", "text": "x"}])") + " " +
+                      lamp4_sample("2", R"([{"id": "p", "title": "t", "text": "x"}])") + "]");
+  EXPECT_NE(what.find("record 0 (id \"1\"): not valid JSON (a comma is missing after this sample)"),
+            std::string::npos)
+      << what;
+  what = questions_error("[" + lamp4_sample("1", R"([{"id": "p", "title": "t", "text": "x"}])") +
+                         "] x");
+  EXPECT_NE(what.find("q.json: byte "), std::string::npos) << what;
+  EXPECT_NE(what.find("not valid JSON (text after the array)"), std::string::npos) << what;
   what = questions_error("[{\"id\": \"1\", \"input\": tru}]");
   EXPECT_NE(what.find("q.json: byte 22: record 0 (id \"1\"): field \"input\": not valid JSON"),
             std::string::npos)

@@ -10,6 +10,7 @@
 #include "lamp/core/error.h"
 #include "lamp/core/files.h"
 #include "lamp/data/json_io.h"
+#include "lamp/data/json_split.h"
 #include "lamp/text/utf8.h"
 
 namespace lamp {
@@ -185,7 +186,9 @@ std::string_view scalar(od::value value, Arena& arena, const Cursor& cursor) {
   cursor.fail(fmt::format("expected a string, found {}", type_name(type)));
 }
 
-od::object object_of(od::value value, const Cursor& cursor, std::string_view what) {
+// A value or a document.
+template <typename Value>
+od::object object_of(Value& value, const Cursor& cursor, std::string_view what) {
   od::json_type type = value.type();
   if (type != od::json_type::object) {
     cursor.fail(fmt::format("expected {} (a JSON object), found {}", what, type_name(type)));
@@ -201,12 +204,12 @@ od::array array_of(od::value value, const Cursor& cursor, std::string_view what)
   return value.get_array();
 }
 
-// Runs `parse` over the file's document, turning simdjson's errors into lamp::Errors with the
-// byte offset and the record being read.
+// Runs `parse` over the document in data[0, size) (capacity bytes readable), turning simdjson's
+// errors into lamp::Errors with the byte offset and the record being read. Offsets count from
+// `file`, where data is.
 template <typename Parse>
-void parse_document(const char* data, std::size_t size, std::size_t capacity, Cursor& cursor,
-                    Parse&& parse) {
-  od::parser parser;
+void parse_document(od::parser& parser, const char* file, const char* data, std::size_t size,
+                    std::size_t capacity, Cursor& cursor, Parse&& parse) {
   od::document doc;
   bool indexed = false;  // a file that fails the structural index (unbalanced brackets) has no doc
   try {
@@ -217,7 +220,7 @@ void parse_document(const char* data, std::size_t size, std::size_t capacity, Cu
     Location where = cursor.location();
     if (indexed) {
       auto location = doc.current_location();
-      if (!location.error()) where.byte_offset = static_cast<std::size_t>(location.value() - data);
+      if (!location.error()) where.byte_offset = static_cast<std::size_t>(location.value() - file);
     }
     throw Error(where, fmt::format("not valid JSON ({})", simdjson::error_message(e.error())));
   }
@@ -325,86 +328,109 @@ Questions read_questions_into(const std::filesystem::path& path, const TaskSpec*
     items.push_back(item);
   };
 
-  parse_document(
-      file.data(), file.size(), file.size() + simdjson::SIMDJSON_PADDING, cursor,
-      [&](od::document& doc) {
-        if (doc.type() != od::json_type::array) cursor.fail("expected a JSON array of samples");
-        std::size_t index = 0;
-        for (od::value sample_value : doc.get_array()) {
-          cursor.start_record(index);
-          od::object sample = object_of(sample_value, cursor, "a sample");
-          Sample s{.profile_begin = items.size()};
-          bool has_id = false, has_input = false, has_profile = false;
-          for (od::field field : sample) {
-            od::raw_json_string key = field.key();
-            if (key == "id") {
-              cursor.at("id");
-              s.id = scalar(field.value(), arena, cursor);
-              cursor.record_id = s.id;
-              has_id = true;
-            } else if (key == "input") {
-              cursor.at("input");
-              s.input = scalar(field.value(), arena, cursor);
-              has_input = true;
-              if (task == nullptr) {
-                task = recognise_task(s.input);
-                if (task == nullptr)
-                  cursor.fail("cannot tell which LaMP task this is: pass --task");
-              }
-            } else if (key == "profile") {
-              cursor.at("profile");
-              if (task == nullptr) {
-                cursor.fail("cannot tell which LaMP task this is before its profile: pass --task");
-              }
-              std::size_t position = 0;
-              for (od::value item : array_of(field.value(), cursor, "the profile")) {
-                read_item(item, position++);
-              }
-              has_profile = true;
-            }
-          }
-          if (!has_id || !has_input || !has_profile) {
-            cursor.at(!has_id ? "id" : !has_input ? "input" : "profile");
-            cursor.fail("missing field");
-          }
-          s.profile_size = items.size() - s.profile_begin;
-          if (s.profile_size == 0) {
-            cursor.at("profile");
-            cursor.fail("empty profile (a LaMP sample needs at least one profile item)");
-          }
-          // Duplicate profile ids: sort their hashes (integers, no allocation per item); equal
-          // hashes are then compared as strings.
-          id_hashes.clear();
-          for (std::size_t i = s.profile_begin; i < items.size(); ++i) {
-            id_hashes.push_back({std::hash<std::string_view>{}(items[i].id), i});
-          }
-          std::sort(id_hashes.begin(), id_hashes.end());
-          for (std::size_t k = 1; k < id_hashes.size(); ++k) {
-            if (id_hashes[k].first != id_hashes[k - 1].first) continue;
-            std::size_t a = id_hashes[k - 1].second, b = id_hashes[k].second;
-            if (items[a].id != items[b].id) continue;
-            cursor.at("profile", std::max(a, b) - s.profile_begin, "id");
-            cursor.fail(fmt::format("duplicate profile id \"{}\" in this sample", items[a].id));
-          }
-          auto [it, inserted] = sample_index.emplace(s.id, index);
-          if (!inserted) {
-            cursor.at("id");
-            cursor.fail(fmt::format("duplicate sample id (also record {})", it->second));
-          }
-          samples.push_back(s);
-          if (sink != nullptr) {
-            auto location = doc.current_location();
-            const std::size_t bytes_read =
-                location.error() ? file.size()
-                                 : static_cast<std::size_t>(location.value() - file.data());
-            sink->take(*task, index, s, std::span(items).subspan(s.profile_begin), bytes_read);
-          }
-          ++index;
-          // Let the pages already parsed leave the resident set; the views into them stay valid
-          // (the kernel maps them back from the page cache when they are read).
-          if (index % 256 == 0) file.release_before(doc.current_location().value());
+  // Sample `index`, a document that ends at byte `end` of the file.
+  auto read_sample = [&](od::document& doc, std::size_t index, std::size_t end) {
+    od::object sample = object_of(doc, cursor, "a sample");
+    Sample s{.profile_begin = items.size()};
+    bool has_id = false, has_input = false, has_profile = false;
+    for (od::field field : sample) {
+      od::raw_json_string key = field.key();
+      if (key == "id") {
+        cursor.at("id");
+        s.id = scalar(field.value(), arena, cursor);
+        cursor.record_id = s.id;
+        has_id = true;
+      } else if (key == "input") {
+        cursor.at("input");
+        s.input = scalar(field.value(), arena, cursor);
+        has_input = true;
+        if (task == nullptr) {
+          task = recognise_task(s.input);
+          if (task == nullptr) cursor.fail("cannot tell which LaMP task this is: pass --task");
         }
-      });
+      } else if (key == "profile") {
+        cursor.at("profile");
+        if (task == nullptr) {
+          cursor.fail("cannot tell which LaMP task this is before its profile: pass --task");
+        }
+        std::size_t position = 0;
+        for (od::value item : array_of(field.value(), cursor, "the profile")) {
+          read_item(item, position++);
+        }
+        has_profile = true;
+      }
+    }
+    if (!has_id || !has_input || !has_profile) {
+      cursor.at(!has_id ? "id" : !has_input ? "input" : "profile");
+      cursor.fail("missing field");
+    }
+    s.profile_size = items.size() - s.profile_begin;
+    if (s.profile_size == 0) {
+      cursor.at("profile");
+      cursor.fail("empty profile (a LaMP sample needs at least one profile item)");
+    }
+    // Duplicate profile ids: sort their hashes (integers, no allocation per item); equal
+    // hashes are then compared as strings.
+    id_hashes.clear();
+    for (std::size_t i = s.profile_begin; i < items.size(); ++i) {
+      id_hashes.push_back({std::hash<std::string_view>{}(items[i].id), i});
+    }
+    std::sort(id_hashes.begin(), id_hashes.end());
+    for (std::size_t k = 1; k < id_hashes.size(); ++k) {
+      if (id_hashes[k].first != id_hashes[k - 1].first) continue;
+      std::size_t a = id_hashes[k - 1].second, b = id_hashes[k].second;
+      if (items[a].id != items[b].id) continue;
+      cursor.at("profile", std::max(a, b) - s.profile_begin, "id");
+      cursor.fail(fmt::format("duplicate profile id \"{}\" in this sample", items[a].id));
+    }
+    auto [it, inserted] = sample_index.emplace(s.id, index);
+    if (!inserted) {
+      cursor.at("id");
+      cursor.fail(fmt::format("duplicate sample id (also record {})", it->second));
+    }
+    samples.push_back(s);
+    // The splitter ends an element at a comma: "{...} {...}" is one element.
+    if (!doc.current_location().error()) {
+      cursor.at({});
+      cursor.fail("not valid JSON (a comma is missing after this sample)");
+    }
+    if (sink != nullptr) {
+      sink->take(*task, index, s, std::span(items).subspan(s.profile_begin), end);
+    }
+  };
+
+  try {
+    // Each sample is parsed as its own document as soon as the splitter has found it (see
+    // json_split.h): its structural index is built while its bytes are in cache, and the first
+    // sample reaches the sink without waiting for the index of the whole file.
+    JsonArraySplitter splitter(std::string_view(file.data(), file.size()));
+    if (!splitter.is_array()) cursor.fail("expected a JSON array of samples");
+    static_assert(simdjson::SIMDJSON_PADDING >= JsonArraySplitter::kPadding);
+    od::parser parser;
+    for (std::size_t index = 0;; ++index) {
+      std::string_view element;
+      try {
+        if (!splitter.next(element)) break;
+      } catch (const Error& e) {
+        throw Error(Location{.file = path.string(), .byte_offset = e.where().byte_offset},
+                    e.message());
+      }
+      cursor.start_record(index);
+      const auto begin = static_cast<std::size_t>(element.data() - file.data());
+      const std::size_t end = begin + element.size();
+      parse_document(parser, file.data(), element.data(), element.size(),
+                     file.size() + simdjson::SIMDJSON_PADDING - begin, cursor,
+                     [&](od::document& doc) { read_sample(doc, index, end); });
+      // Let the pages already parsed leave the resident set; the views into them stay valid
+      // (the kernel maps them back from the page cache when they are read).
+      if ((index + 1) % 256 == 0) file.release_before(file.data() + end);
+    }
+  } catch (...) {
+    // The sink may still be reading the samples it took: it must let go of them while the file
+    // and the items they view are alive.
+    if (sink != nullptr) sink->release_profiles();
+    throw;
+  }
   if (task == nullptr) {
     throw Error(Location{.file = path.string()}, "no samples: cannot tell which task; pass --task");
   }
@@ -420,14 +446,7 @@ Questions read_questions(const std::filesystem::path& path, const TaskSpec* task
 
 Questions read_questions(const std::filesystem::path& path, const TaskSpec* task,
                          SampleSink& sink) {
-  // The sink may still be reading the profiles when the parse fails: it must let go of them
-  // before the items are freed.
-  try {
-    return read_questions_into(path, task, &sink);
-  } catch (...) {
-    sink.release_profiles();
-    throw;
-  }
+  return read_questions_into(path, task, &sink);
 }
 
 Outputs parse_outputs(std::string_view json, const std::string& name) {
@@ -435,9 +454,10 @@ Outputs parse_outputs(std::string_view json, const std::string& name) {
   Outputs outputs;
   outputs.source = name;
   std::string_view padded = store_padded(json, outputs.arena);
+  od::parser parser;
   parse_document(
-      padded.data(), padded.size(), padded.size() + simdjson::SIMDJSON_PADDING, cursor,
-      [&](od::document& doc) {
+      parser, padded.data(), padded.data(), padded.size(),
+      padded.size() + simdjson::SIMDJSON_PADDING, cursor, [&](od::document& doc) {
         auto read_records = [&](od::array records) {
           std::size_t index = 0;
           for (od::value value : records) {
@@ -512,9 +532,10 @@ Ranking read_ranking(const std::filesystem::path& path) {
     json = store_padded(std::string_view(file.data(), file.size()), ranking.arena);
   }
   std::unordered_set<std::string_view> seen;
+  od::parser parser;
   parse_document(
-      json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING, cursor,
-      [&](od::document& doc) {
+      parser, json.data(), json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING,
+      cursor, [&](od::document& doc) {
         if (doc.type() != od::json_type::object) {
           cursor.fail("expected a JSON object {\"<sample id>\": [\"<profile id>\", ...]}");
         }
