@@ -79,7 +79,8 @@ void add_rank_command(CLI::App& app) {
       });
       bar.finish();
     }
-    write_ranking(args->out, to_ranking(*questions, rankings));
+    const int threads = args->options.threads;
+    write_ranking(args->out, to_ranking(*questions, rankings, threads), threads);
     std::fprintf(stderr, "lamp: ranked %zu profiles (%s, %s) into %s\n", questions->size(),
                  std::string(questions->task().name).c_str(), args->ranker.c_str(),
                  args->out.c_str());

@@ -3,9 +3,9 @@
 // Readers memory-map the file and parse it with simdjson On-Demand in one pass, copying each
 // string once into the result's arena and handing already-parsed pages back to the kernel, so a
 // file costs about its size in memory. A questions file is split into its samples first
-// (json_split.h), each parsed as its own document as soon as it is found. Every problem is a lamp::Error naming the file, the
-// record (index and id) and the field: not JSON (with byte offset), wrong type, missing field,
-// empty profile, duplicate sample or profile ids.
+// (json_split.h), each parsed as its own document as soon as it is found. Every problem is a
+// lamp::Error naming the file, the record (index and id) and the field: not JSON (with byte
+// offset), wrong type, missing field, empty profile, duplicate sample or profile ids.
 //
 // Writers stream through an AtomicFile: the target appears complete or not at all.
 #pragma once
@@ -66,6 +66,7 @@ void write_questions(const std::filesystem::path& path, const Questions& questio
                      std::span<const std::string_view> outputs = {});
 void write_outputs(const std::filesystem::path& path, std::string_view task_eval_name,
                    std::span<const Output> records);
-void write_ranking(const std::filesystem::path& path, const Ranking& ranking);
+// Formats on `threads` threads (0: all cores); the file is the same for any count.
+void write_ranking(const std::filesystem::path& path, const Ranking& ranking, int threads = 0);
 
 }  // namespace lamp

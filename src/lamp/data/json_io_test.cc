@@ -249,6 +249,30 @@ TEST_F(JsonIo, RankingRoundTripAndDuplicateKeys) {
   EXPECT_THROW(read_ranking(write("d.json", R"({"1": ["a"], "1": ["b"]})")), Error);
 }
 
+TEST_F(JsonIo, RankingFileIsTheSameForAnyThreadCount) {
+  // Entries are formatted in blocks, one block per work item: several blocks here.
+  Ranking r;
+  std::string expected = "{";
+  for (int i = 0; i < 1000; ++i) {
+    Ranking::Entry entry{.sample_id = r.arena.store(std::to_string(i))};
+    if (i > 0) expected += ", ";
+    expected += "\"" + std::to_string(i) + "\": [";
+    for (int j = 0; j < i % 4; ++j) {
+      entry.profile_ids.push_back(r.arena.store(std::to_string(i) + "_" + std::to_string(j)));
+      expected += std::string(j > 0 ? ", " : "") + "\"" + std::to_string(i) + "_" +
+                  std::to_string(j) + "\"";
+    }
+    expected += "]";
+    r.entries.push_back(std::move(entry));
+  }
+  expected += "}";
+  for (int threads : {1, 2, 3}) {
+    fs::path out = dir_ / ("r" + std::to_string(threads) + ".json");
+    write_ranking(out, r, threads);
+    EXPECT_EQ(read_file(out), expected) << threads;
+  }
+}
+
 TEST_F(JsonIo, FailedWriteLeavesNothingBehind) {
   Outputs o = read_outputs(write("o.json", R"([{"id": "1", "output": "x"}])"));
   EXPECT_THROW(write_outputs(dir_ / "no_such_dir" / "out.json", "LaMP_4", o.records), Error);

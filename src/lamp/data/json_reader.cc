@@ -337,7 +337,9 @@ Questions read_questions_into(const std::filesystem::path& path, const TaskSpec*
       od::raw_json_string key = field.key();
       if (key == "id") {
         cursor.at("id");
-        s.id = scalar(field.value(), arena, cursor);
+        // Copied, as profile ids are: the ranking file is written after the file's pages
+        // have been let go.
+        s.id = arena.store(scalar(field.value(), arena, cursor));
         cursor.record_id = s.id;
         has_id = true;
       } else if (key == "input") {

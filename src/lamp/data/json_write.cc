@@ -1,8 +1,11 @@
+#include <algorithm>
 #include <cassert>
 #include <string>
+#include <vector>
 
 #include "lamp/core/files.h"
 #include "lamp/core/json_writer.h"
+#include "lamp/core/threads.h"
 #include "lamp/data/json_io.h"
 
 namespace lamp {
@@ -56,27 +59,30 @@ void write_outputs(const std::filesystem::path& path, std::string_view task_eval
 
 // Written directly, in JsonWriter's one-line format: a ranking file is millions of short ids,
 // and the generic writer's bookkeeping per value took most of the time of writing one.
-void write_ranking(const std::filesystem::path& path, const Ranking& ranking) {
-  constexpr std::size_t kFlushAt = 1 << 20;
+void write_ranking(const std::filesystem::path& path, const Ranking& ranking, int threads) {
+  // Blocks of entries are formatted on all threads, then written in order: formatting millions
+  // of ids is most of the work, and lamp rank waits for it on one thread otherwise.
+  constexpr std::size_t kBlock = 128;
+  const std::size_t n = ranking.entries.size();
+  std::vector<std::string> blocks((n + kBlock - 1) / kBlock);
+  parallel_for(blocks.size(), threads, [&](std::size_t b, int) {
+    std::string& out = blocks[b];
+    for (std::size_t e = b * kBlock; e < std::min(n, (b + 1) * kBlock); ++e) {
+      const Ranking::Entry& entry = ranking.entries[e];
+      if (e > 0) out += ", ";
+      append_json_string(out, entry.sample_id);
+      out += ": [";
+      for (std::size_t i = 0; i < entry.profile_ids.size(); ++i) {
+        if (i > 0) out += ", ";
+        append_json_string(out, entry.profile_ids[i]);
+      }
+      out += ']';
+    }
+  });
   AtomicFile file(path);
-  std::string out = "{";
-  for (std::size_t e = 0; e < ranking.entries.size(); ++e) {
-    const Ranking::Entry& entry = ranking.entries[e];
-    if (e > 0) out += ", ";
-    append_json_string(out, entry.sample_id);
-    out += ": [";
-    for (std::size_t i = 0; i < entry.profile_ids.size(); ++i) {
-      if (i > 0) out += ", ";
-      append_json_string(out, entry.profile_ids[i]);
-    }
-    out += ']';
-    if (out.size() >= kFlushAt) {
-      file.write(out);
-      out.clear();
-    }
-  }
-  out += '}';
-  file.write(out);
+  file.write("{");
+  for (const std::string& block : blocks) file.write(block);
+  file.write("}");
   file.commit();
 }
 
