@@ -255,6 +255,8 @@ TEST(Bm25, TextFormEqualsTokenLists) {
       texts.push_back(random_text(state, static_cast<std::size_t>(50 + 40 * round)));
     // Many distinct words, so the table grows while documents are added.
     for (int w = 0; w < 30 * round; ++w) texts.back() += " w" + std::to_string(w);
+    // Words over 16 bytes (counted out of line), in both pieces of a document.
+    texts.front() = "averyveryverylongword " + texts.front() + " anotherquitelongwordhere";
     std::string query_text = random_text(state, 30) + " unseenword w7 w7 averyveryverylongword";
     std::vector<std::string_view> query = text::py_split(query_text);
     std::vector<std::vector<std::string_view>> docs;
