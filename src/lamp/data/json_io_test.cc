@@ -157,6 +157,15 @@ TEST_F(JsonIo, ErrorsNameRecordIdAndField) {
 
   what = questions_error("[" + lamp4_sample("s1", "[" + ok_item + "," + ok_item + "]") + "]");
   EXPECT_NE(what.find("duplicate profile id \"p\""), std::string::npos) << what;
+  // The first item whose id came before, among many.
+  std::string items = "[";
+  for (int i = 0; i < 40; ++i) {
+    items += R"({"id": "p)" + std::to_string(i % 37) + R"(", "title": "t", "text": "x"},)";
+  }
+  items.back() = ']';
+  what = questions_error("[" + lamp4_sample("s1", items) + "]");
+  EXPECT_NE(what.find("field \"profile[37].id\": duplicate profile id \"p0\""), std::string::npos)
+      << what;
 
   what = questions_error(
       "[" + lamp4_sample("s1", R"([{"id": "p", "title": "bad \q escape", "text": "x"}])") + "]");
