@@ -251,17 +251,10 @@ class Bm25Corpus {
   class Queue {
    public:
     // Tokens are byte ranges of text_; `bytes` holds the same bytes followed by 16 readable
-    // ones (the text itself or a padded copy).
-    // A batch continues across the texts of a document (a title, then an abstract).
+    // ones (the text itself or a padded copy). The batch of the document's previous text, if
+    // any, goes on.
     Queue(Bm25Corpus& corpus, const char* bytes) : corpus_(&corpus), bytes_(bytes) {
-      if (corpus.n_pending_ == 0) {
-        start_batch();
-        return;
-      }
-      next_ = corpus.pending_.data() + corpus.n_pending_;
-      batch_end_ = corpus.pending_.data() + kBatch;
-      table_ = corpus.table_.data();
-      shift_ = corpus.shift_;
+      start_batch(corpus.n_pending_);
     }
 
     [[gnu::always_inline]] void add(std::size_t begin, std::size_t end) {
@@ -282,7 +275,7 @@ class Bm25Corpus {
       __builtin_prefetch(&table_[p.slot]);
       if (++next_ == batch_end_) {
         corpus_->count_pending(kBatch);
-        start_batch();
+        start_batch(0);
       }
     }
 
@@ -292,12 +285,13 @@ class Bm25Corpus {
     }
 
    private:
-    // Grows the table first if a batch of new words could fill it: then the home slots found
-    // for the batch stay valid until it is counted.
-    [[gnu::always_inline]] void start_batch() {
-      next_ = corpus_->pending_.data();
-      batch_end_ = next_ + kBatch;
-      if (corpus_->n_words_ + kBatch > corpus_->grow_at_) [[unlikely]]
+    // Goes on with a batch that holds `pending` tokens. A new batch first grows the table if a
+    // batch of new words could fill it: then the home slots found for the batch stay valid until
+    // it is counted.
+    [[gnu::always_inline]] void start_batch(std::size_t pending) {
+      next_ = corpus_->pending_.data() + pending;
+      batch_end_ = corpus_->pending_.data() + kBatch;
+      if (pending == 0 && corpus_->n_words_ + kBatch > corpus_->grow_at_) [[unlikely]]
         corpus_->grow();
       table_ = corpus_->table_.data();
       shift_ = corpus_->shift_;
