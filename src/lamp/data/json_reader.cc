@@ -72,8 +72,6 @@ struct Cursor {
   [[noreturn]] void fail(const std::string& message) const { throw Error(location(), message); }
 };
 
-bool is_json_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

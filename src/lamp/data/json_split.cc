@@ -9,8 +9,6 @@
 namespace lamp {
 namespace {
 
-bool is_json_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
 // Bit i: byte i of the 64 in x equals c.
 [[gnu::always_inline]] inline std::uint64_t bytes_equal(const __m128i (&x)[4], char c) {
   const __m128i v = _mm_set1_epi8(c);

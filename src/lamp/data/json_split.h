@@ -19,6 +19,9 @@
 
 namespace lamp {
 
+// JSON's whitespace: space, tab, line feed, carriage return.
+inline bool is_json_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
 class JsonArraySplitter {
  public:
   // `text` must be followed by kPadding readable bytes (their values do not matter).
