@@ -293,6 +293,15 @@ const c10::IValue& packed(const Int8Weight& w) {
   return w.packed;
 }
 
+// x [..., in] -> product(rows [N, in]) [N, out] -> [..., out].
+template <class Product>
+at::Tensor over_rows(const at::Tensor& x, Product&& product) {
+  std::vector<std::int64_t> shape = x.sizes().vec();
+  at::Tensor y = product(x.reshape({-1, shape.back()}).contiguous());
+  shape.back() = y.size(1);
+  return y.view(shape);
+}
+
 }  // namespace
 
 at::Tensor linear(const at::Tensor& x, const Linear& layer) {
@@ -301,23 +310,18 @@ at::Tensor linear(const at::Tensor& x, const Linear& layer) {
     if (rows <= kFewRowsFloat32 && has_avx2() && !at::GradMode::is_enabled() &&
         x.scalar_type() == at::kFloat && layer.weight.scalar_type() == at::kFloat &&
         layer.weight.is_contiguous() && (!layer.bias.defined() || layer.bias.is_contiguous())) {
-      std::vector<std::int64_t> shape = x.sizes().vec();
-      at::Tensor y =
-          few_rows_linear(x.reshape({-1, shape.back()}).contiguous(), layer.weight, layer.bias);
-      shape.back() = y.size(1);
-      return y.view(shape);
+      return over_rows(
+          x, [&](const at::Tensor& r) { return few_rows_linear(r, layer.weight, layer.bias); });
     }
     return at::linear(x, layer.weight, layer.bias);
   }
   static const c10::OperatorHandle linear_dynamic = op("quantized::linear_dynamic");
-  std::vector<std::int64_t> shape = x.sizes().vec();
-  at::Tensor rows = x.reshape({-1, shape.back()}).contiguous();  // [N, in]
-  at::Tensor y =
-      rows.size(0) <= kFewRows && has_avx2() && rows.scalar_type() == at::kFloat
-          ? few_rows_linear(rows, *layer.int8)
-          : call(linear_dynamic, {rows, packed(*layer.int8), /*reduce_range=*/true}).toTensor();
-  shape.back() = y.size(1);
-  return y.view(shape);  // [..., out]
+  return over_rows(x, [&](const at::Tensor& rows) {
+    return rows.size(0) <= kFewRows && has_avx2() && rows.scalar_type() == at::kFloat
+               ? few_rows_linear(rows, *layer.int8)
+               : call(linear_dynamic, {rows, packed(*layer.int8), /*reduce_range=*/true})
+                     .toTensor();
+  });
 }
 
 void allow_int8_vnni(bool allow) { vnni_allowed.store(allow, std::memory_order_relaxed); }
