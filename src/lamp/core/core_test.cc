@@ -10,6 +10,7 @@
 #include "lamp/core/files.h"
 #include "lamp/core/json_writer.h"
 #include "lamp/core/memory.h"
+#include "lamp/core/shared_library.h"
 
 namespace lamp {
 namespace {
@@ -48,6 +49,37 @@ TEST(MappedFile, PaddingIsReadableZerosEvenAtAPageBoundary) {
   EXPECT_THROW(MappedFile(dir / "missing", 0), Error);
   EXPECT_THROW(MappedFile(dir, 0), Error);
   fs::remove_all(dir);
+}
+
+TEST(MappedFile, LargeFilesStartOnAHugePageBoundary) {
+  // So that the kernel can map the page cache's 2 MB folios whole (one entry instead of 512).
+  fs::path dir = temp_dir("map_huge");
+  std::string content(kHugePage + 3, 'y');
+  std::ofstream(dir / "f", std::ios::binary) << content;
+  MappedFile file(dir / "f", 64);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(file.data()) % kHugePage, 0u);
+  EXPECT_EQ(std::string(file.data(), file.size()), content);
+  for (std::size_t i = 0; i < 64; ++i) EXPECT_EQ(file.data()[file.size() + i], 0);
+  fs::remove_all(dir);
+}
+
+TEST(SharedLibrary, BindsFunctionsAndNamesWhatIsMissing) {
+  SharedLibrary libc("libc.so.6");
+  decltype(&std::strlen) length = nullptr;
+  libc.bind(length, "strlen");
+  EXPECT_EQ(length("lamp"), 4u);
+  try {
+    libc.bind(length, "no_such_function_in_libc");
+    FAIL() << "bound a missing symbol";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(), "libc.so.6 has no function no_such_function_in_libc");
+  }
+  try {
+    SharedLibrary missing("liblamp_no_such_library.so.1");
+    FAIL() << "loaded a missing library";
+  } catch (const Error& e) {
+    EXPECT_TRUE(e.message().starts_with("cannot load liblamp_no_such_library.so.1: ")) << e.what();
+  }
 }
 
 TEST(AtomicFile, TargetAppearsOnlyOnCommit) {

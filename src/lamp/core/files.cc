@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "lamp/core/error.h"
+#include "lamp/core/memory.h"
 
 namespace lamp {
 namespace {
@@ -79,11 +80,22 @@ MappedFile::MappedFile(const std::filesystem::path& path, std::size_t padding) :
   // padding stays readable zeros even when the file ends on a page boundary.
   mapped_ = (size_ + padding + page_size() - 1) / page_size() * page_size();
   if (mapped_ == 0) mapped_ = page_size();
-  void* base = ::mmap(nullptr, mapped_, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (base == MAP_FAILED) {
+  // A file of 2 MB or more starts on a huge page boundary, so that the kernel can map the page
+  // cache's 2 MB folios whole: mapping the LaMP-5 benchmark file (226 MB) took 3.6-5.6 ms in
+  // 4 KB pages, 1.3 ms so.
+  const std::size_t align = size_ >= kHugePage ? kHugePage : page_size();
+  void* reserved =
+      ::mmap(nullptr, mapped_ + align - page_size(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (reserved == MAP_FAILED) {
     ::close(fd);
     throw_errno(path, "cannot reserve memory for");
   }
+  auto* start = static_cast<char*>(reserved);
+  const std::size_t skip = (align - reinterpret_cast<std::uintptr_t>(start) % align) % align;
+  char* base = start + skip;
+  // Gives back what is before and after [base, base + mapped_).
+  if (skip > 0) ::munmap(start, skip);
+  if (align - page_size() > skip) ::munmap(base + mapped_, align - page_size() - skip);
   if (size_ > 0) {
     // MAP_POPULATE maps every page in one call: callers read the whole file anyway, and one
     // fault per 64 KB costs more than the parse itself on virtual machines.

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "lamp/core/error.h"
+#include "lamp/core/shared_library.h"
 #include "lamp/data/json_io.h"
 
 namespace lamp {
@@ -241,13 +242,37 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   return bytes;
 }
 
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      throw Error("cannot initialise libcurl");
-    }
-  });
+// libcurl's functions, loaded the first time lamp goes online (core/shared_library.h says why).
+struct Curl {
+  decltype(&curl_global_init) global_init;
+  decltype(&curl_easy_init) easy_init;
+  decltype(&curl_easy_setopt) easy_setopt;
+  decltype(&curl_easy_perform) easy_perform;
+  decltype(&curl_easy_cleanup) easy_cleanup;
+  decltype(&curl_easy_strerror) easy_strerror;
+  decltype(&curl_slist_append) slist_append;
+  decltype(&curl_slist_free_all) slist_free_all;
+  decltype(&curl_getdate) getdate;
+};
+
+// Loaded and initialised once (thread-safe: a static's initialisation).
+const Curl& curl() {
+  static const Curl loaded = [] {
+    SharedLibrary library("libcurl.so.4");
+    Curl c{};
+    library.bind(c.global_init, "curl_global_init");
+    library.bind(c.easy_init, "curl_easy_init");
+    library.bind(c.easy_setopt, "curl_easy_setopt");
+    library.bind(c.easy_perform, "curl_easy_perform");
+    library.bind(c.easy_cleanup, "curl_easy_cleanup");
+    library.bind(c.easy_strerror, "curl_easy_strerror");
+    library.bind(c.slist_append, "curl_slist_append");
+    library.bind(c.slist_free_all, "curl_slist_free_all");
+    library.bind(c.getdate, "curl_getdate");
+    if (c.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw Error("cannot initialise libcurl");
+    return c;
+  }();
+  return loaded;
 }
 
 // Transient failures worth another attempt; everything else is reported at once.
@@ -280,44 +305,44 @@ std::string describe_status(long status, const std::string& reason) {
 class Transfer {
  public:
   Transfer(const std::string& url, const DownloadOptions& options)
-      : curl_(curl_easy_init(), curl_easy_cleanup) {
+      : curl_(curl().easy_init(), curl().easy_cleanup) {
     if (!curl_) throw Error(Location{.file = url}, "cannot start a libcurl transfer");
     for (const std::string& header : options.headers) {
-      curl_slist* longer = curl_slist_append(headers_.get(), header.c_str());
+      curl_slist* longer = curl().slist_append(headers_.get(), header.c_str());
       if (longer == nullptr) throw Error(Location{.file = url}, "out of memory for headers");
       headers_.release();
       headers_.reset(longer);
     }
     CURL* h = curl_.get();
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errors_);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
+    curl().easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl().easy_setopt(h, CURLOPT_ERRORBUFFER, errors_);
+    curl().easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl().easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl().easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #else
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
-                     static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl().easy_setopt(h, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl().easy_setopt(h, CURLOPT_REDIR_PROTOCOLS,
+                       static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "lamp/0.1.0 (libcurl)");
+    curl().easy_setopt(h, CURLOPT_USERAGENT, "lamp/0.1.0 (libcurl)");
     // No signals: the library may be used from several threads.
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, options.stall_timeout_s);
+    curl().easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl().easy_setopt(h, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
+    curl().easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl().easy_setopt(h, CURLOPT_LOW_SPEED_TIME, options.stall_timeout_s);
   }
 
   CURL* get() const { return curl_.get(); }
   // libcurl's message for the last failure, else the generic text for `code`.
   std::string error(CURLcode code) const {
-    return errors_[0] != '\0' ? std::string(trim(errors_)) : curl_easy_strerror(code);
+    return errors_[0] != '\0' ? std::string(trim(errors_)) : curl().easy_strerror(code);
   }
 
  private:
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl_;
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers_{nullptr,
-                                                                       curl_slist_free_all};
+                                                                       curl().slist_free_all};
   char errors_[CURL_ERROR_SIZE] = {};
 };
 
@@ -334,15 +359,15 @@ Outcome request(const std::string& url, const std::filesystem::path& path,
                 const DownloadOptions& options, Attempt& a, std::string& why) {
   Transfer transfer(url, options);
   CURL* h = transfer.get();
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &a);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
-  curl_easy_setopt(h, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(a.offset));
+  curl().easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  curl().easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+  curl().easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl().easy_setopt(h, CURLOPT_HEADERDATA, &a);
+  curl().easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl().easy_setopt(h, CURLOPT_WRITEDATA, &a);
+  curl().easy_setopt(h, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(a.offset));
 
-  CURLcode code = curl_easy_perform(h);
+  CURLcode code = curl().easy_perform(h);
   if (a.write_errno != 0) {
     errno = a.write_errno;
     throw_errno(path, "cannot write");
@@ -530,16 +555,16 @@ std::string HeadResult::header(std::string_view name) const {
 }
 
 HeadResult head_url(const std::string& url, const DownloadOptions& options) {
-  init_curl_once();
+  curl();  // loads libcurl before any thread starts a transfer
   Meter meter(options, url_basename(url));
   for (int failures = 1;; ++failures) {
     Transfer transfer(url, options);
     CURL* h = transfer.get();
     HeadResult head;
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_head_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &head);
-    CURLcode code = curl_easy_perform(h);
+    curl().easy_setopt(h, CURLOPT_NOBODY, 1L);
+    curl().easy_setopt(h, CURLOPT_HEADERFUNCTION, on_head_header);
+    curl().easy_setopt(h, CURLOPT_HEADERDATA, &head);
+    CURLcode code = curl().easy_perform(h);
     std::string why;
     if (code != CURLE_OK) {
       if (!retryable(code))
@@ -563,18 +588,18 @@ HeadResult head_url(const std::string& url, const DownloadOptions& options) {
 
 PostResult post_once(const std::string& url, std::string_view body,
                      const DownloadOptions& options) {
-  init_curl_once();
+  curl();  // loads libcurl before any thread starts a transfer
   Transfer transfer(url, options);
   CURL* h = transfer.get();
   PostResult result;
-  curl_easy_setopt(h, CURLOPT_POST, 1L);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_head_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &result.head);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_post_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &result.body);
-  CURLcode code = curl_easy_perform(h);
+  curl().easy_setopt(h, CURLOPT_POST, 1L);
+  curl().easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+  curl().easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl().easy_setopt(h, CURLOPT_HEADERFUNCTION, on_head_header);
+  curl().easy_setopt(h, CURLOPT_HEADERDATA, &result.head);
+  curl().easy_setopt(h, CURLOPT_WRITEFUNCTION, on_post_body);
+  curl().easy_setopt(h, CURLOPT_WRITEDATA, &result.body);
+  CURLcode code = curl().easy_perform(h);
   if (code != CURLE_OK) {
     result.head.status = 0;
     result.failure = transfer.error(code);
@@ -625,9 +650,15 @@ std::vector<RemoteFile> dataset_files(const TaskSpec& task, Split split, Part pa
   return files;
 }
 
+std::optional<std::time_t> parse_http_date(std::string_view text) {
+  std::time_t when = curl().getdate(std::string(text).c_str(), nullptr);
+  if (when == -1) return std::nullopt;
+  return when;
+}
+
 DownloadResult download_file(const std::string& url, const std::filesystem::path& path,
                              const DownloadOptions& options) {
-  init_curl_once();
+  curl();  // loads libcurl before any thread starts a transfer
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (fd.get() < 0) throw_errno(path, "cannot create");
   try {
@@ -641,7 +672,7 @@ DownloadResult download_file(const std::string& url, const std::filesystem::path
 
 std::vector<std::filesystem::path> fetch_dataset(const FetchRequest& request) {
   assert(request.task != nullptr);
-  init_curl_once();
+  curl();  // loads libcurl before any thread starts a transfer
   std::string base = request.base_url.empty() ? resolve_base_url("") : request.base_url;
   std::vector<RemoteFile> files = dataset_files(*request.task, request.split, request.part, base);
   std::error_code ec;

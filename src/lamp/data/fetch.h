@@ -23,7 +23,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -112,6 +114,10 @@ struct PostResult {
 // Sends `body` to `url` once with POST and options.headers, without following redirects or
 // retrying (API clients retry by their own rules). Every answer is returned, whatever its status.
 PostResult post_once(const std::string& url, std::string_view body, const DownloadOptions& options);
+
+// An HTTP date ("Wed, 21 Oct 2015 07:28:00 GMT", or the older forms HTTP allows), as libcurl
+// reads it; nullopt when it is not one.
+std::optional<std::time_t> parse_http_date(std::string_view text);
 
 struct FetchRequest {
   const TaskSpec* task = nullptr;  // required

@@ -1,6 +1,5 @@
 #include "lamp/pipeline/openai_client.h"
 
-#include <curl/curl.h>
 #include <simdjson.h>
 
 #include <fmt/format.h>
@@ -153,8 +152,8 @@ std::chrono::milliseconds retry_wait(const OpenAiOptions& options, int retry,
     auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
     if (error == std::errc() && end == value.data() + value.size() && seconds >= 0) {
       wait = milliseconds(seconds * 1000);
-    } else if (time_t when = curl_getdate(std::string(value).c_str(), nullptr); when != -1) {
-      auto delta = std::chrono::system_clock::from_time_t(when) - now;
+    } else if (std::optional<std::time_t> when = parse_http_date(value)) {
+      auto delta = std::chrono::system_clock::from_time_t(*when) - now;
       wait = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(delta));
     }
   }
