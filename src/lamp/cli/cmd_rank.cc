@@ -51,8 +51,9 @@ void add_rank_command(CLI::App& app) {
     const TaskSpec* task = args->task.empty() ? nullptr : &find_task(args->task);
     std::FILE* bar_out = progress_wanted(false) ? stderr : nullptr;
     std::optional<Questions> questions;
-    std::vector<SampleRanking> rankings;
     std::optional<DenseRanker> dense;
+    // Entries are formatted as samples are ranked and written as they come in order.
+    RankingWriter writer(args->out);
     if (args->options.ranker == RankerKind::kContriever) {
       questions.emplace(read_questions(args->questions, task));
       dense.emplace(args->dense, args->options);
@@ -60,10 +61,14 @@ void add_rank_command(CLI::App& app) {
                       bar_out);
       RankOptions options = args->options;  // with the embedder attached by DenseRanker
       options.progress = &bar;
-      rankings =
+      std::vector<SampleRanking> rankings =
           locate_errors_in(args->questions, [&] { return rank_profiles(*questions, options); });
       bar.finish();
       dense->report();
+      for (std::size_t i = 0; i < questions->size(); ++i) {
+        const Sample& sample = questions->samples()[i];
+        writer.add(i, sample.id, questions->profile(sample), rankings[i].order);
+      }
     } else {
       // Ranked while the file is read; the bar counts the file's MB whose samples are ranked.
       const std::uintmax_t mb = (std::filesystem::file_size(args->questions) + 999'999) / 1'000'000;
@@ -72,15 +77,18 @@ void add_rank_command(CLI::App& app) {
           bar_out);
       RankOptions options = args->options;
       options.progress = &bar;
-      StreamingRanker ranker(options);
-      rankings = locate_errors_in(args->questions, [&] {
+      StreamingRanker ranker(
+          options, [&](std::size_t index, const Sample& sample,
+                       std::span<const ProfileItem> profile, const SampleRanking& ranking) {
+            writer.add(index, sample.id, profile, ranking.order);
+          });
+      locate_errors_in(args->questions, [&] {
         questions.emplace(read_questions(args->questions, task, ranker));
         return ranker.finish();
       });
       bar.finish();
     }
-    const int threads = args->options.threads;
-    write_ranking(args->out, to_ranking(*questions, rankings, threads), threads);
+    writer.commit(questions->size());
     std::fprintf(stderr, "lamp: ranked %zu profiles (%s, %s) into %s\n", questions->size(),
                  std::string(questions->task().name).c_str(), args->ranker.c_str(),
                  args->out.c_str());

@@ -53,7 +53,9 @@ class AtomicFile {
   std::filesystem::path path_;
   std::filesystem::path tmp_;
   std::FILE* file_ = nullptr;
-  int slot_ = -1;  // in the table the signal handler cleans up
+  static constexpr std::size_t kWritebackEvery = std::size_t{1} << 20;
+  int slot_ = -1;             // in the table the signal handler cleans up
+  std::size_t unsynced_ = 0;  // bytes written since writeback was last started
 };
 
 // Makes SIGINT, SIGTERM and SIGHUP delete the temporary files of live AtomicFiles before the

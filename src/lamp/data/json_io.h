@@ -10,11 +10,15 @@
 // Writers stream through an AtomicFile: the target appears complete or not at all.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "lamp/core/files.h"
 #include "lamp/data/dataset.h"
 #include "lamp/data/task.h"
 
@@ -68,5 +72,35 @@ void write_outputs(const std::filesystem::path& path, std::string_view task_eval
                    std::span<const Output> records);
 // Formats on `threads` threads (0: all cores); the file is the same for any count.
 void write_ranking(const std::filesystem::path& path, const Ranking& ranking, int threads = 0);
+
+// A ranking file written while its samples are ranked: entries come from any thread in any
+// order, each formatted by the thread that adds it, and reach the file in sample order as soon
+// as all before them have, so that finishing the file leaves only its last entries, the fsync
+// and the rename. The file is write_ranking's; `path` is untouched until commit().
+//
+// Thread-safety: add() may be called from several threads at once.
+class RankingWriter {
+ public:
+  explicit RankingWriter(const std::filesystem::path& path);
+  RankingWriter(const RankingWriter&) = delete;
+  RankingWriter& operator=(const RankingWriter&) = delete;
+
+  // Sample `index`'s entry, once: its id and its profile ids best first, given as ids or as the
+  // profile and its ranked order (indices into it). The views need only last the call.
+  void add(std::size_t index, std::string_view sample_id, std::span<const std::string_view> ids);
+  void add(std::size_t index, std::string_view sample_id, std::span<const ProfileItem> profile,
+           std::span<const std::uint32_t> order);
+  // After the entries of samples [0, samples) were all added: completes the file and renames it
+  // into place.
+  void commit(std::size_t samples);
+
+ private:
+  void place(std::size_t index, std::string entry);
+
+  AtomicFile file_;
+  std::mutex mutex_;                  // guards what follows
+  std::vector<std::string> waiting_;  // by sample index: entries added but not written yet
+  std::size_t written_ = 0;           // the entries before this index are in the file
+};
 
 }  // namespace lamp

@@ -280,6 +280,24 @@ TEST_F(JsonIo, RankingFileIsTheSameForAnyThreadCount) {
     write_ranking(out, r, threads);
     EXPECT_EQ(read_file(out), expected) << threads;
   }
+  // Entries added last first, from a profile and its order: the file is still in sample order,
+  // and nothing is at the path before commit.
+  fs::path out = dir_ / "reversed.json";
+  {
+    RankingWriter writer(out);
+    for (std::size_t i = r.entries.size(); i-- > 0;) {
+      std::vector<ProfileItem> profile;
+      std::vector<std::uint32_t> order;
+      for (std::string_view id : r.entries[i].profile_ids) {
+        profile.insert(profile.begin(), ProfileItem{.id = id});  // reversed, so order undoes it
+        order.insert(order.begin(), static_cast<std::uint32_t>(order.size()));
+      }
+      writer.add(i, r.entries[i].sample_id, profile, order);
+    }
+    EXPECT_FALSE(fs::exists(out));
+    writer.commit(r.entries.size());
+  }
+  EXPECT_EQ(read_file(out), expected);
 }
 
 TEST_F(JsonIo, FailedWriteLeavesNothingBehind) {

@@ -57,33 +57,70 @@ void write_outputs(const std::filesystem::path& path, std::string_view task_eval
   file.commit();
 }
 
-// Written directly, in JsonWriter's one-line format: a ranking file is millions of short ids,
-// and the generic writer's bookkeeping per value took most of the time of writing one.
+namespace {
+
+// One entry of a ranking file, `"<sample id>": ["<profile id>", ...]` with id_at(k) the k-th of
+// n ids, preceded by ", " but for the first sample's. Written directly in JsonWriter's one-line
+// format: a ranking file is millions of short ids, and the generic writer's bookkeeping per
+// value took most of the time of writing one.
+template <class IdAt>
+std::string format_entry(std::size_t index, std::string_view sample_id, std::size_t n,
+                         IdAt&& id_at) {
+  std::string out;
+  if (index > 0) out += ", ";
+  append_json_string(out, sample_id);
+  out += ": [";
+  for (std::size_t k = 0; k < n; ++k) {
+    if (k > 0) out += ", ";
+    append_json_string(out, id_at(k));
+  }
+  out += ']';
+  return out;
+}
+
+}  // namespace
+
 void write_ranking(const std::filesystem::path& path, const Ranking& ranking, int threads) {
-  // Blocks of entries are formatted on all threads, then written in order: formatting millions
-  // of ids is most of the work, and lamp rank waits for it on one thread otherwise.
-  constexpr std::size_t kBlock = 128;
-  const std::size_t n = ranking.entries.size();
-  std::vector<std::string> blocks((n + kBlock - 1) / kBlock);
-  parallel_for(blocks.size(), threads, [&](std::size_t b, int) {
-    std::string& out = blocks[b];
-    for (std::size_t e = b * kBlock; e < std::min(n, (b + 1) * kBlock); ++e) {
-      const Ranking::Entry& entry = ranking.entries[e];
-      if (e > 0) out += ", ";
-      append_json_string(out, entry.sample_id);
-      out += ": [";
-      for (std::size_t i = 0; i < entry.profile_ids.size(); ++i) {
-        if (i > 0) out += ", ";
-        append_json_string(out, entry.profile_ids[i]);
-      }
-      out += ']';
-    }
+  RankingWriter writer(path);
+  parallel_for(ranking.entries.size(), threads, [&](std::size_t e, int) {
+    writer.add(e, ranking.entries[e].sample_id, ranking.entries[e].profile_ids);
   });
-  AtomicFile file(path);
-  file.write("{");
-  for (const std::string& block : blocks) file.write(block);
-  file.write("}");
-  file.commit();
+  writer.commit(ranking.entries.size());
+}
+
+RankingWriter::RankingWriter(const std::filesystem::path& path) : file_(path) { file_.write("{"); }
+
+void RankingWriter::add(std::size_t index, std::string_view sample_id,
+                        std::span<const std::string_view> ids) {
+  place(index, format_entry(index, sample_id, ids.size(), [&](std::size_t k) { return ids[k]; }));
+}
+
+void RankingWriter::add(std::size_t index, std::string_view sample_id,
+                        std::span<const ProfileItem> profile,
+                        std::span<const std::uint32_t> order) {
+  place(index, format_entry(index, sample_id, order.size(),
+                            [&](std::size_t k) { return profile[order[k]].id; }));
+}
+
+// An entry is never empty, so an empty string is one not added yet.
+void RankingWriter::place(std::size_t index, std::string entry) {
+  std::lock_guard lock(mutex_);
+  assert(index >= written_);
+  if (index >= waiting_.size()) waiting_.resize(std::max(index + 1, 2 * waiting_.size()));
+  assert(waiting_[index].empty());
+  waiting_[index] = std::move(entry);
+  for (; written_ < waiting_.size() && !waiting_[written_].empty(); ++written_) {
+    file_.write(waiting_[written_]);
+    std::string().swap(waiting_[written_]);
+  }
+}
+
+void RankingWriter::commit(std::size_t samples) {
+  std::lock_guard lock(mutex_);
+  assert(written_ == samples);
+  (void)samples;
+  file_.write("}");
+  file_.commit();
 }
 
 }  // namespace lamp

@@ -72,10 +72,18 @@ TEST_P(Bm25Conformance, StreamingEqualsBatch) {
   for (RankerKind ranker : {RankerKind::kBm25, RankerKind::kRandom}) {
     for (int threads : {1, 2, 3}) {
       ProgressBar bar("bm25", 1000, nullptr);
+      // The ranking file as lamp rank writes it: each entry formatted as its sample is ranked.
+      testing_util::TempDir tmp;
+      RankingWriter writer(tmp / "streamed.json");
       StreamingRanker streaming(
-          {.ranker = ranker, .seed = 3, .threads = threads, .progress = &bar});
+          {.ranker = ranker, .seed = 3, .threads = threads, .progress = &bar},
+          [&](std::size_t index, const Sample& sample, std::span<const ProfileItem> profile,
+              const SampleRanking& ranking) {
+            writer.add(index, sample.id, profile, ranking.order);
+          });
       Questions questions = read_questions(file, &task, streaming);
       std::vector<SampleRanking> streamed = streaming.finish();
+      writer.commit(questions.size());
       std::vector<SampleRanking> batch =
           rank_profiles(questions, {.ranker = ranker, .seed = 3, .threads = threads});
       ASSERT_EQ(streamed.size(), batch.size());
@@ -84,6 +92,9 @@ TEST_P(Bm25Conformance, StreamingEqualsBatch) {
         EXPECT_EQ(streamed[i].scores, batch[i].scores) << i << " threads " << threads;
       }
       EXPECT_EQ(bar.done(), fs::file_size(file) / 1'000'000);
+      write_ranking(tmp / "batch.json", to_ranking(questions, batch));
+      EXPECT_EQ(testing_util::slurp(tmp / "streamed.json"), testing_util::slurp(tmp / "batch.json"))
+          << "threads " << threads;
     }
   }
 }

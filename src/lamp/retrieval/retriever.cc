@@ -171,13 +171,15 @@ struct StreamingRanker::State {
     SampleRanking* out = nullptr;
   };
 
-  explicit State(const RankOptions& ranking) : options(ranking) {}
+  State(const RankOptions& ranking, OnRanked ranked)
+      : options(ranking), on_ranked(std::move(ranked)) {}
 
   // Ranks `job` on `worker`'s scratch; keeps the error of the lowest-numbered failing sample.
   void run(const Job& job, Worker& worker) {
     try {
-      rank_sample(*job.task, job.index, job.sample, std::span(job.profile, job.sample.profile_size),
-                  options, worker, *job.out);
+      const std::span profile(job.profile, job.sample.profile_size);
+      rank_sample(*job.task, job.index, job.sample, profile, options, worker, *job.out);
+      if (on_ranked) on_ranked(job.index, job.sample, profile, *job.out);
     } catch (...) {
       std::lock_guard lock(mutex);
       if (job.index < failed_index) {
@@ -244,6 +246,7 @@ struct StreamingRanker::State {
   }
 
   RankOptions options;
+  OnRanked on_ranked;
   std::vector<Worker> workers;  // scratch by thread; [0]: the reading thread
   std::vector<std::thread> threads;
   std::deque<SampleRanking> rankings;  // by sample; elements stay in place as it grows
@@ -259,8 +262,8 @@ struct StreamingRanker::State {
   std::exception_ptr failure;
 };
 
-StreamingRanker::StreamingRanker(const RankOptions& options)
-    : state_(std::make_unique<State>(options)) {
+StreamingRanker::StreamingRanker(const RankOptions& options, OnRanked on_ranked)
+    : state_(std::make_unique<State>(options, std::move(on_ranked))) {
   assert(options.ranker != RankerKind::kContriever);
   const int threads = resolve_threads(options.threads);
   for (int t = 0; t < threads; ++t) state_->workers.push_back({.bm25 = Bm25Scorer(options.bm25)});

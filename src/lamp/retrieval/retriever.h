@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -63,9 +64,16 @@ std::vector<SampleRanking> rank_profiles(const Questions& questions, const RankO
 // than a few samples behind, so the text it hands over is still in cache and every thread stays
 // busy. options.progress, when set, is advanced in MB of the file (1e6 bytes) as its samples
 // are ranked. The rankings equal rank_profiles' for any thread count.
+//
+// on_ranked, when set, is called with each sample's ranking on the thread that ranked it, right
+// after (samples in any order; with its profile still in cache): lamp rank formats the ranking
+// file's entry there. An exception from it counts as that sample's error.
 class StreamingRanker final : public SampleSink {
  public:
-  explicit StreamingRanker(const RankOptions& options);
+  using OnRanked =
+      std::function<void(std::size_t index, const Sample& sample,
+                         std::span<const ProfileItem> profile, const SampleRanking& ranking)>;
+  explicit StreamingRanker(const RankOptions& options, OnRanked on_ranked = {});
   ~StreamingRanker() override;
   StreamingRanker(const StreamingRanker&) = delete;
   StreamingRanker& operator=(const StreamingRanker&) = delete;
