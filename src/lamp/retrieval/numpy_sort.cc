@@ -3,14 +3,21 @@
 #include <cassert>
 #include <cstddef>
 #include <utility>
+#include <vector>
 
 namespace lamp {
 namespace {
 
-using Index = std::uint32_t;
+// The sort moves each value with its index: comparisons then read the values beside the
+// indices instead of through them (the same comparisons and moves as numpy's, so the same order).
+struct Item {
+  double value;
+  std::uint32_t index;
+};
 
 // numpy's DOUBLE_LT: NaN is larger than everything.
 bool less(double a, double b) { return a < b || (b != b && a == a); }
+bool less(const Item& a, const Item& b) { return less(a.value, b.value); }
 
 constexpr std::ptrdiff_t kSmallQuicksort =
     15;  // numpy: partitions of 16 or fewer are insertion-sorted
@@ -23,10 +30,10 @@ int msb(std::size_t n) {
 }
 
 // Moves `tmp` down from slot i of the 1-based heap a[1..n] to where it belongs.
-void sift_down(const double* v, Index* a, Index tmp, std::ptrdiff_t i, std::ptrdiff_t n) {
+void sift_down(Item* a, Item tmp, std::ptrdiff_t i, std::ptrdiff_t n) {
   for (std::ptrdiff_t j = i << 1; j <= n; j += j) {
-    if (j < n && less(v[a[j]], v[a[j + 1]])) ++j;
-    if (!less(v[tmp], v[a[j]])) break;
+    if (j < n && less(a[j], a[j + 1])) ++j;
+    if (!less(tmp, a[j])) break;
     a[i] = a[j];
     i = j;
   }
@@ -34,54 +41,48 @@ void sift_down(const double* v, Index* a, Index tmp, std::ptrdiff_t i, std::ptrd
 }
 
 // numpy's aheapsort: build the heap, then pop the maximum to the end, n times.
-void heapsort(const double* v, Index* tosort, std::ptrdiff_t n) {
-  Index* a = tosort - 1;  // 1-based
-  for (std::ptrdiff_t l = n >> 1; l > 0; --l) sift_down(v, a, a[l], l, n);
+void heapsort(Item* tosort, std::ptrdiff_t n) {
+  Item* a = tosort - 1;  // 1-based
+  for (std::ptrdiff_t l = n >> 1; l > 0; --l) sift_down(a, a[l], l, n);
   while (n > 1) {
-    Index tmp = a[n];
+    Item tmp = a[n];
     a[n] = a[1];
     --n;
-    sift_down(v, a, tmp, 1, n);
+    sift_down(a, tmp, 1, n);
   }
 }
 
-}  // namespace
-
-void numpy_argsort(std::span<const double> values, std::span<std::uint32_t> order) {
-  assert(values.size() == order.size());
-  const std::size_t num = values.size();
-  for (std::size_t i = 0; i < num; ++i) order[i] = static_cast<Index>(i);
-  if (num < 2) return;
-  const double* v = values.data();
-  Index* pl = order.data();
-  Index* pr = pl + num - 1;
-  Index* stack[kStack];
-  Index** sptr = stack;
+// numpy's aquicksort on the items.
+void introsort(Item* items, std::size_t num) {
+  Item* pl = items;
+  Item* pr = pl + num - 1;
+  Item* stack[kStack];
+  Item** sptr = stack;
   int depth[kStack];
   int* psdepth = depth;
   int cdepth = msb(num) * 2;
   for (;;) {
     if (cdepth < 0) {
-      heapsort(v, pl, pr - pl + 1);
+      heapsort(pl, pr - pl + 1);
     } else {
       while (pr - pl > kSmallQuicksort) {
-        Index* pm = pl + ((pr - pl) >> 1);
-        if (less(v[*pm], v[*pl])) std::swap(*pm, *pl);
-        if (less(v[*pr], v[*pm])) std::swap(*pr, *pm);
-        if (less(v[*pm], v[*pl])) std::swap(*pm, *pl);
-        const double vp = v[*pm];
-        Index* pi = pl;
-        Index* pj = pr - 1;
+        Item* pm = pl + ((pr - pl) >> 1);
+        if (less(*pm, *pl)) std::swap(*pm, *pl);
+        if (less(*pr, *pm)) std::swap(*pr, *pm);
+        if (less(*pm, *pl)) std::swap(*pm, *pl);
+        const double vp = pm->value;
+        Item* pi = pl;
+        Item* pj = pr - 1;
         std::swap(*pm, *pj);
         for (;;) {
           do ++pi;
-          while (less(v[*pi], vp));
+          while (less(pi->value, vp));
           do --pj;
-          while (less(vp, v[*pj]));
+          while (less(vp, pj->value));
           if (pi >= pj) break;
           std::swap(*pi, *pj);
         }
-        Index* pk = pr - 1;
+        Item* pk = pr - 1;
         std::swap(*pi, *pk);
         // Push the larger partition, continue with the smaller one.
         if (pi - pl < pr - pi) {
@@ -96,12 +97,11 @@ void numpy_argsort(std::span<const double> values, std::span<std::uint32_t> orde
         *psdepth++ = --cdepth;
       }
       // Insertion sort.
-      for (Index* pi = pl + 1; pi <= pr; ++pi) {
-        Index vi = *pi;
-        const double vp = v[vi];
-        Index* pj = pi;
-        Index* pk = pi - 1;
-        while (pj > pl && less(vp, v[*pk])) *pj-- = *pk--;
+      for (Item* pi = pl + 1; pi <= pr; ++pi) {
+        const Item vi = *pi;
+        Item* pj = pi;
+        Item* pk = pi - 1;
+        while (pj > pl && less(vi, *pk)) *pj-- = *pk--;
         *pj = vi;
       }
     }
@@ -110,6 +110,18 @@ void numpy_argsort(std::span<const double> values, std::span<std::uint32_t> orde
     pl = *(--sptr);
     cdepth = *(--psdepth);
   }
+}
+
+}  // namespace
+
+void numpy_argsort(std::span<const double> values, std::span<std::uint32_t> order) {
+  assert(values.size() == order.size());
+  const std::size_t num = values.size();
+  thread_local std::vector<Item> items;  // scratch, reused across calls
+  items.resize(num);
+  for (std::size_t i = 0; i < num; ++i) items[i] = {values[i], static_cast<std::uint32_t>(i)};
+  if (num >= 2) introsort(items.data(), num);
+  for (std::size_t i = 0; i < num; ++i) order[i] = items[i].index;
 }
 
 }  // namespace lamp
