@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "lamp/data/json_split_scan.h"
+
 namespace lamp {
 
 // JSON's whitespace: space, tab, line feed, carriage return.
@@ -26,7 +28,9 @@ class JsonArraySplitter {
  public:
   // `text` must be followed by kPadding readable bytes (their values do not matter).
   static constexpr std::size_t kPadding = 64;
-  explicit JsonArraySplitter(std::string_view text);
+  // avx512: scan with AVX-512BW, which needs a CPU that has it (json_split::has_avx512(), the
+  // default); tests scan both ways.
+  explicit JsonArraySplitter(std::string_view text, bool avx512 = json_split::has_avx512());
 
   // Whether the text's first character other than JSON whitespace is '['. When not, next()
   // throws.
@@ -37,24 +41,11 @@ class JsonArraySplitter {
   bool next(std::string_view& element);
 
  private:
-  // Finds the next ',' at depth 1 or the ']' that closes the array, from where the scan is;
-  // returns its offset.
-  std::size_t next_delimiter();
-  struct Scan;
-  // Sets s.structural to the brackets and commas outside strings in the 64 bytes at s.block,
-  // first moving s.block past blocks inside a string that hold no quote or backslash.
-  static void scan_block(Scan& s);
-  [[noreturn]] void fail(std::size_t offset, const char* message) const;
-
   std::string_view text_;
-  std::size_t start_ = 0;              // the '[' (or the first other character)
-  std::size_t element_ = 0;            // where the next element's text begins
-  std::size_t block_ = 0;              // offset of the 64-byte block being scanned
-  std::uint64_t structural_ = 0;       // bit i: text_[block_ + i] is structural, not yet seen
-  std::uint64_t in_string_ = 0;        // all ones when the previous block ended inside a string
-  std::uint64_t odd_backslashes_ = 0;  // 1 when it ended with an odd run of backslashes
-  std::size_t depth_ = 0;
-  bool scanned_ = false;  // block_ has been scanned
+  std::size_t start_ = 0;    // the '[' (or the first other character)
+  std::size_t element_ = 0;  // where the next element's text begins
+  json_split::State scan_;
+  bool avx512_;  // scan with next_delimiter_avx512
   bool ended_ = false;
 };
 

@@ -1,5 +1,6 @@
 // JsonArraySplitter against a byte-at-a-time reference on random arrays (strings with escapes,
-// brackets and commas, backslash runs across 64-byte blocks), and its errors.
+// brackets and commas, backslash runs across 64-byte blocks), and its errors; with each of its
+// scans the CPU runs (SSE2 always, AVX-512BW where the CPU has it).
 #include "lamp/data/json_split.h"
 
 #include <gtest/gtest.h>
@@ -48,9 +49,14 @@ std::vector<std::string> reference_split(const std::string& text) {
   return elements;
 }
 
-std::vector<std::string> split(const std::string& text) {
+// The scans to test: false for SSE2, true for AVX-512BW.
+std::vector<bool> scans() {
+  return json_split::has_avx512() ? std::vector<bool>{false, true} : std::vector<bool>{false};
+}
+
+std::vector<std::string> split(const std::string& text, bool avx512) {
   std::string padded = text + std::string(JsonArraySplitter::kPadding, '"');  // any bytes
-  JsonArraySplitter splitter(std::string_view(padded.data(), text.size()));
+  JsonArraySplitter splitter(std::string_view(padded.data(), text.size()), avx512);
   EXPECT_TRUE(splitter.is_array());
   std::vector<std::string> elements;
   std::string_view element;
@@ -79,8 +85,9 @@ void random_value(std::mt19937& rng, int depth, std::string& out) {
   } else if (kind == 2) {
     out += '"';
     const int n = pick(3) == 0 ? 60 + pick(140) : pick(12);
-    static const char* const kPieces[] = {"a", " ", "x y", ",", "[", "]", "{", "}", "\\\"",
-                                          "\\\\", "\\\\\\\"", "\\n", "\\u00e9", "é", ":"};
+    static const char* const kPieces[] = {"a",        " ",   "x y",     ",",    "[",
+                                          "]",        "{",   "}",       "\\\"", "\\\\",
+                                          "\\\\\\\"", "\\n", "\\u00e9", "é",    ":"};
     for (int i = 0; i < n; ++i) out += kPieces[pick(15)];
     // Runs of escaped backslashes long enough to cross a block boundary.
     if (pick(4) == 0) out += std::string(2 * (1 + pick(40)), '\\');
@@ -102,24 +109,26 @@ TEST(JsonSplit, EqualsByteAtATimeReferenceOnRandomArrays) {
     text += round % 2 ? "]" : "] \n";
     std::vector<std::string> expected = reference_split(text);
     ASSERT_EQ(expected.size(), static_cast<std::size_t>(n)) << text;  // the reference itself
-    ASSERT_EQ(split(text), expected) << text;
+    for (bool avx512 : scans()) ASSERT_EQ(split(text, avx512), expected) << avx512 << text;
   }
 }
 
 TEST(JsonSplit, EmptyArraysAndNonArrays) {
-  EXPECT_TRUE(split("[]").empty());
-  EXPECT_TRUE(split(" [ \n ] ").empty());
-  EXPECT_EQ(split(R"([{"a": "]"}, 5 , "x,y"])"),
-            (std::vector<std::string>{R"({"a": "]"})", "5", R"("x,y")"}));
+  for (bool avx512 : scans()) {
+    EXPECT_TRUE(split("[]", avx512).empty());
+    EXPECT_TRUE(split(" [ \n ] ", avx512).empty());
+    EXPECT_EQ(split(R"([{"a": "]"}, 5 , "x,y"])", avx512),
+              (std::vector<std::string>{R"({"a": "]"})", "5", R"("x,y")"}));
+  }
   std::string padded = std::string(R"({"a": 1})") + std::string(64, ' ');
   EXPECT_FALSE(JsonArraySplitter(std::string_view(padded.data(), 8)).is_array());
   EXPECT_FALSE(JsonArraySplitter(std::string_view(padded.data(), 0)).is_array());
 }
 
 // The message and byte offset of the error splitting `text` throws.
-std::string split_error(const std::string& text) {
+std::string split_error(const std::string& text, bool avx512) {
   std::string padded = text + std::string(JsonArraySplitter::kPadding, ' ');
-  JsonArraySplitter splitter(std::string_view(padded.data(), text.size()));
+  JsonArraySplitter splitter(std::string_view(padded.data(), text.size()), avx512);
   std::string_view element;
   try {
     while (splitter.next(element)) {
@@ -132,14 +141,17 @@ std::string split_error(const std::string& text) {
 }
 
 TEST(JsonSplit, MalformedArraysAreErrorsWithOffsets) {
-  EXPECT_EQ(split_error("[1,,2]"), "3 not valid JSON (a value is missing before ',')");
-  EXPECT_EQ(split_error("[1, ]"), "4 not valid JSON (a value is missing before ']')");
-  EXPECT_EQ(split_error("[1, \"abc]"), "9 not valid JSON (the file ends inside a string)");
-  EXPECT_EQ(split_error("[1, [2]"), "7 not valid JSON (the array is not closed)");
-  EXPECT_EQ(split_error("[1, 2} "), "5 not valid JSON (the array ends with '}')");
-  EXPECT_EQ(split_error("[1] x"), "4 not valid JSON (text after the array)");
-  EXPECT_EQ(split_error("[\"a\\\"]"), "6 not valid JSON (the file ends inside a string)");
-  EXPECT_EQ(split_error(" {}"), "1 not valid JSON (expected an array)");
+  for (bool avx512 : scans()) {
+    EXPECT_EQ(split_error("[1,,2]", avx512), "3 not valid JSON (a value is missing before ',')");
+    EXPECT_EQ(split_error("[1, ]", avx512), "4 not valid JSON (a value is missing before ']')");
+    EXPECT_EQ(split_error("[1, \"abc]", avx512),
+              "9 not valid JSON (the file ends inside a string)");
+    EXPECT_EQ(split_error("[1, [2]", avx512), "7 not valid JSON (the array is not closed)");
+    EXPECT_EQ(split_error("[1, 2} ", avx512), "5 not valid JSON (the array ends with '}')");
+    EXPECT_EQ(split_error("[1] x", avx512), "4 not valid JSON (text after the array)");
+    EXPECT_EQ(split_error("[\"a\\\"]", avx512), "6 not valid JSON (the file ends inside a string)");
+    EXPECT_EQ(split_error(" {}", avx512), "1 not valid JSON (expected an array)");
+  }
 }
 
 }  // namespace
