@@ -185,6 +185,18 @@ std::string_view scalar(od::value value, Arena& arena, const Cursor& cursor) {
   cursor.fail(fmt::format("expected a string, found {}", type_name(type)));
 }
 
+// Whether a field's key is `name`, byte for byte (escapes not decoded, as simdjson's ==), compared
+// inline: simdjson's == calls memcmp for every key as long as the name, which was most keys of
+// every profile item. The byte after `name`'s length is inside the file's padding at worst.
+bool key_is(od::raw_json_string key, std::string_view name) {
+  const char* raw = key.raw();
+  if (raw[name.size()] != '"') return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (raw[i] != name[i]) return false;
+  }
+  return true;
+}
+
 // A value or a document.
 template <typename Value>
 od::object object_of(Value& value, const Cursor& cursor, std::string_view what) {
@@ -308,20 +320,20 @@ Questions read_questions_into(const std::filesystem::path& path, const TaskSpec*
     const std::size_t n_fields = task->profile_fields.size();
     for (od::field field : object) {
       od::raw_json_string key = field.key();
-      if (key == "id") {
+      if (key_is(key, "id")) {
         cursor.at("profile", position, "id");
         // Copied out of the file (a few bytes an item): a ranking file is written from the ids
         // after the parse has let the file's pages go (release_before below), and faulting
         // those pages back in to read the ids cost far more than the copies.
         item.id = arena.store(scalar(field.value(), arena, cursor));
         seen |= 1u << 31;
-      } else if (key == "date") {
+      } else if (key_is(key, "date")) {
         cursor.at("profile", position, "date");
         item.date = scalar(field.value(), arena, cursor);
         has_dates = true;
       } else {
         for (std::size_t i = 0; i < n_fields; ++i) {
-          if (key == task->profile_fields[i]) {
+          if (key_is(key, task->profile_fields[i])) {
             cursor.at("profile", position, task->profile_fields[i]);
             od::value field_value = field.value();
             // null is kept (official code formats it as "None"); see dataset.h.
@@ -355,14 +367,14 @@ Questions read_questions_into(const std::filesystem::path& path, const TaskSpec*
     bool has_id = false, has_input = false, has_profile = false;
     for (od::field field : sample) {
       od::raw_json_string key = field.key();
-      if (key == "id") {
+      if (key_is(key, "id")) {
         cursor.at("id");
         // Copied, as profile ids are: the ranking file is written after the file's pages
         // have been let go.
         s.id = arena.store(scalar(field.value(), arena, cursor));
         cursor.record_id = s.id;
         has_id = true;
-      } else if (key == "input") {
+      } else if (key_is(key, "input")) {
         cursor.at("input");
         s.input = scalar(field.value(), arena, cursor);
         has_input = true;
@@ -370,7 +382,7 @@ Questions read_questions_into(const std::filesystem::path& path, const TaskSpec*
           task = recognise_task(s.input);
           if (task == nullptr) cursor.fail("cannot tell which LaMP task this is: pass --task");
         }
-      } else if (key == "profile") {
+      } else if (key_is(key, "profile")) {
         cursor.at("profile");
         if (task == nullptr) {
           cursor.fail("cannot tell which LaMP task this is before its profile: pass --task");
@@ -480,12 +492,12 @@ Outputs parse_outputs(std::string_view json, const std::string& name) {
             bool has_id = false, has_output = false;
             for (od::field field : record) {
               od::raw_json_string key = field.key();
-              if (key == "id") {
+              if (key_is(key, "id")) {
                 cursor.at("id");
                 out.id = scalar(field.value(), outputs.arena, cursor);
                 cursor.record_id = out.id;
                 has_id = true;
-              } else if (key == "output") {
+              } else if (key_is(key, "output")) {
                 cursor.at("output");
                 out.output = scalar(field.value(), outputs.arena, cursor);
                 has_output = true;
@@ -511,11 +523,11 @@ Outputs parse_outputs(std::string_view json, const std::string& name) {
         bool has_golds = false;
         for (od::field field : doc.get_object()) {
           od::raw_json_string key = field.key();
-          if (key == "task") {
+          if (key_is(key, "task")) {
             cursor.at("task");
             Arena scratch;
             outputs.task = std::string(scalar(field.value(), scratch, cursor));
-          } else if (key == "golds") {
+          } else if (key_is(key, "golds")) {
             cursor.at("golds");
             read_records(array_of(field.value(), cursor, "the records"));
             has_golds = true;
