@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <fmt/format.h>
+#include <utility>
 
 #include "lamp/core/error.h"
 
