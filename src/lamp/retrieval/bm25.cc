@@ -23,6 +23,9 @@ std::uint64_t load8(const char* p) {
 }
 
 constexpr std::uint64_t kSpaces = 0x2020202020202020ull;
+// The low half of a key no word has ("a a" then spaces: a space before a byte that is not one),
+// and not an empty entry's: the sentinel entry's (Bm25Corpus::Pending).
+constexpr std::uint64_t kSentinelKey = 0x2020202020612061ull;
 
 // A word as the table knows it. A word of at most 16 bytes is its bytes followed by spaces
 // (0x20) up to 16 bytes: tokens never contain a space, so the first space marks the end and
@@ -138,7 +141,7 @@ class Bm25Corpus {
     doc_lengths_.clear();
     doc_ = 0;
 
-    while (2 * query.size() > limit()) resize_table(2 * table_.size());
+    while (2 * query.size() > limit()) resize_table(2 * sentinel());
     query_slots_.clear();
     query_tokens_.clear();
     for (std::string_view token : query) {
@@ -236,11 +239,12 @@ class Bm25Corpus {
     std::uint32_t long_word = 0;  // words over 16 bytes: 1 + index into long_words_
   };
 
-  // A token split but not yet counted: its key, its home slot and its size.
+  // A token split but not yet counted: its key and its home slot, or for a word over 16 bytes
+  // the sentinel's slot (the table's size), whose entry no key matches and that is not empty,
+  // so that such words take the out-of-line path with no test of their own.
   struct Pending {
     Key key;
     std::uint32_t slot = 0;
-    std::uint32_t size = 0;  // at most 17: longer ones count as 17
   };
   // Tokens are counted in batches of this many, after all their home slots were prefetched,
   // so that the entries' cache misses overlap.
@@ -260,19 +264,18 @@ class Bm25Corpus {
     [[gnu::always_inline]] void add(std::size_t begin, std::size_t end) {
       const std::size_t size = end - begin;
       Pending& p = *next_;
-      std::uint64_t hash;
+      std::uint64_t slot;  // prefetched from the 64-bit value
       if (size <= 16) [[likely]] {
         const __m128i key = short_key(bytes_ + begin, size);
         _mm_store_si128(reinterpret_cast<__m128i*>(&p.key), key);
-        hash = key_hash(to_key(key));
+        slot = key_hash(to_key(key)) >> shift_;
       } else {
         p.key = long_key(corpus_->text_ + begin, size);
         corpus_->long_pending_.emplace_back(corpus_->text_ + begin, size);
-        hash = key_hash(p.key);
+        slot = corpus_->sentinel();
       }
-      p.slot = static_cast<std::uint32_t>(hash >> shift_);
-      p.size = static_cast<std::uint32_t>(std::min<std::size_t>(size, 17));
-      __builtin_prefetch(&table_[p.slot]);
+      p.slot = static_cast<std::uint32_t>(slot);
+      __builtin_prefetch(&table_[slot]);
       if (++next_ == batch_end_) {
         corpus_->count_pending(kBatch);
         start_batch(0);
@@ -320,8 +323,10 @@ class Bm25Corpus {
       Entry* e = table + slot;
       // Its word's entry or an empty one (min is 0 when either is): one branch for both.
       const std::uint64_t diff = (e->lo ^ p->key.lo) | (e->hi ^ p->key.hi);
-      if (p->size > 16 || std::min<std::uint64_t>(diff, (e->lo & 0xFF) ^ 0x20) != 0) [[unlikely]] {
-        slot = find(p->key, slot, p->size > 16 ? long_pending_[next_long++] : std::string_view());
+      if (std::min<std::uint64_t>(diff, (e->lo & 0xFF) ^ 0x20) != 0) [[unlikely]] {
+        slot = slot == sentinel()
+                   ? find(p->key, key_hash(p->key) >> shift_, long_pending_[next_long++])
+                   : find(p->key, slot, std::string_view());
         e = table + slot;
       }
       e->lo = p->key.lo;
@@ -341,8 +346,10 @@ class Bm25Corpus {
     long_pending_.clear();
   }
 
+  // Slots: [0, sentinel()) and the sentinel's.
+  std::size_t sentinel() const { return mask_ + 1; }
   // Most entries a table of this size may use.
-  std::size_t limit() const { return table_.size() / 4; }
+  std::size_t limit() const { return sentinel() / 4; }
 
   // The slot of the key's word, or of the empty entry where it goes, probing from `slot`.
   // Words over 16 bytes come with their bytes, recorded in long_words_ when new: their text
@@ -365,8 +372,10 @@ class Bm25Corpus {
     }
   }
 
+  // A table of `size` slots (a power of two) and the sentinel's.
   void resize_table(std::size_t size) {
-    table_.assign(size, Entry{});
+    table_.assign(size + 1, Entry{});
+    table_[size].lo = kSentinelKey;
     order_.resize(size);
     mask_ = size - 1;
     shift_ = std::countl_zero(mask_);
@@ -380,7 +389,7 @@ class Bm25Corpus {
     for (std::uint32_t slot : query_slots_) {
       if (old[slot].df == 0) unseen_.push_back(slot);
     }
-    resize_table(2 * old.size());
+    resize_table(2 * sentinel());
     for (std::size_t i = 0; i < n_words_; ++i) order_[i] = reinsert(old[order_[i]]);
     for (std::uint32_t slot : unseen_) reinsert(old[slot]);
     grow_at_ = limit() - query_slots_.size();
@@ -395,7 +404,7 @@ class Bm25Corpus {
   }
 
   using Table = std::vector<Entry, HugePageAllocator<Entry>>;
-  Table table_;  // power-of-two size, at most limit() entries used
+  Table table_;  // sentinel() slots (a power of two), at most limit() used; then the sentinel
   std::size_t mask_ = 0;
   int shift_ = 64;  // home slot of a key: key_hash >> shift_
   // Slots of the corpus words, [0, n_words_) in first-occurrence order; [n_words_] is scratch,
