@@ -183,7 +183,10 @@ class Bm25Corpus {
     }
     text_ = text.data();
     Queue queue(*this, bytes);
-    text::py_split_each(text, [&](std::size_t begin, std::size_t end) { queue.add(begin, end); });
+    // Split from the same bytes the keys load (the same tokens): one base register for both,
+    // which saved a spill per token.
+    text::py_split_each(std::string_view(bytes, text.size()),
+                        [&](std::size_t begin, std::size_t end) { queue.add(begin, end); });
     queue.park();
   }
   void add_token(std::string_view token) {
