@@ -279,7 +279,9 @@ class Bm25Corpus {
       }
       p.slot = static_cast<std::uint32_t>(slot);
       __builtin_prefetch(&table_[slot]);
-      if (++next_ == batch_end_) {
+      // The queue is aligned to its size, so it is full when next_'s low bits wrap to 0: no
+      // register for its end in a loop that has too few.
+      if ((reinterpret_cast<std::uintptr_t>(++next_) & (sizeof(PendingQueue) - 1)) == 0) {
         corpus_->count_pending(kBatch);
         start_batch(0);
       }
@@ -296,7 +298,6 @@ class Bm25Corpus {
     // it is counted.
     [[gnu::always_inline]] void start_batch(std::size_t pending) {
       next_ = corpus_->pending_.data() + pending;
-      batch_end_ = corpus_->pending_.data() + kBatch;
       if (pending == 0 && corpus_->n_words_ + kBatch > corpus_->grow_at_) [[unlikely]]
         corpus_->grow();
       table_ = corpus_->table_.data();
@@ -306,7 +307,6 @@ class Bm25Corpus {
     Bm25Corpus* corpus_;
     const char* bytes_;
     Pending* next_;  // in pending_
-    Pending* batch_end_;
     const Entry* table_;
     int shift_;
   };
@@ -428,7 +428,9 @@ class Bm25Corpus {
   const char* text_ = nullptr;  // of the text being counted
   std::vector<char> padded_;    // a copy of a text that ends near a page's end
   // Queue's tokens, and those over 16 bytes among them.
-  std::vector<Pending> pending_ = std::vector<Pending>(kBatch);
+  using PendingQueue = std::array<Pending, kBatch>;
+  static_assert(std::has_single_bit(sizeof(PendingQueue)));
+  alignas(sizeof(PendingQueue)) PendingQueue pending_;
   std::size_t n_pending_ = 0;  // in pending_, of the current document
   std::vector<std::string_view> long_pending_;
   std::vector<std::uint32_t> unseen_;  // grow()'s scratch
