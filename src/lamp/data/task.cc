@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cassert>
 #include <cctype>
 #include <string>
 
@@ -10,8 +11,8 @@
 namespace lamp {
 namespace {
 
-const std::vector<TaskSpec>& table() {
-  static const std::vector<TaskSpec> tasks = {
+std::vector<TaskSpec> rows() {
+  return {
       {.name = "LaMP-1",
        .eval_name = "LaMP_1",
        .download_folder = "LaMP_1",
@@ -160,6 +161,20 @@ const std::vector<TaskSpec>& table() {
                   .item = "the category for the article: \"{}\" is \"{category}\" ",
                   .assembly = "{profile}. {input}"}},
   };
+}
+
+const std::vector<TaskSpec>& table() {
+  static const std::vector<TaskSpec> tasks = [] {
+    std::vector<TaskSpec> rows_with_indices = rows();
+    for (TaskSpec& task : rows_with_indices) {
+      for (std::string_view field : task.corpus_fields) {
+        const int index = profile_field_index(task, field);
+        assert(index >= 0);
+        task.corpus_field_indices.push_back(static_cast<std::size_t>(index));
+      }
+    }
+    return rows_with_indices;
+  }();
   return tasks;
 }
 

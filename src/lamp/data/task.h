@@ -52,6 +52,8 @@ struct TaskSpec {
   std::vector<std::string_view> profile_fields;
   // Profile fields joined by one space to make a retrieval document (a corpus item).
   std::vector<std::string_view> corpus_fields;
+  // Derived by the registry: their indices in profile_fields (looked up for every document).
+  std::vector<std::size_t> corpus_field_indices;
   QueryRule query_rule;
   std::string_view query_marker;  // for kAfterMarker, e.g. "article:"
   // The official input text with "{}" for each variable part, in order.

@@ -51,8 +51,7 @@ std::size_t document_pieces(const TaskSpec& task, const ProfileItem& item, bool 
                             DocumentPieces& pieces) {
   // split(a + " " + b) == split(a) + split(b): the joining space is whitespace.
   std::size_t count = 0;
-  for (std::string_view field : task.corpus_fields)
-    pieces[count++] = item.fields[profile_field_index(task, field)];
+  for (std::size_t field : task.corpus_field_indices) pieces[count++] = item.fields[field];
   if (use_date) {
     pieces[count++] = "date:";
     pieces[count++] = item.date;
@@ -69,9 +68,9 @@ void append_document_tokens(const TaskSpec& task, const ProfileItem& item, bool 
 
 std::string document_text(const TaskSpec& task, const ProfileItem& item, bool use_date) {
   std::string text;
-  for (std::size_t i = 0; i < task.corpus_fields.size(); ++i) {
+  for (std::size_t i = 0; i < task.corpus_field_indices.size(); ++i) {
     if (i > 0) text += ' ';
-    text += item.fields[profile_field_index(task, task.corpus_fields[i])];
+    text += item.fields[task.corpus_field_indices[i]];
   }
   if (use_date) text += fmt::format(" date: {}", item.date);
   return text;
