@@ -10,6 +10,7 @@
 
 #include <emmintrin.h>
 
+#include "lamp/core/error.h"
 #include "lamp/core/memory.h"
 #include "lamp/text/python_str.h"
 
@@ -134,7 +135,7 @@ class Bm25Corpus {
 
   void start(std::span<const std::string_view> query) {
     // At most a quarter of the table is used: clearing those entries beats clearing it all.
-    for (std::size_t i = 0; i < n_words_; ++i) table_[order_[i]] = Entry{};
+    for (std::size_t i = 0; i < n_words_; ++i) *at(order_[i]) = Entry{};
     for (std::uint32_t slot : query_slots_) table_[slot] = Entry{};
     n_words_ = 0;
     long_words_.clear();
@@ -219,7 +220,7 @@ class Bm25Corpus {
   // Document frequencies of the corpus words in first-occurrence order, via fn(df).
   template <class Fn>
   void for_each_df(Fn&& fn) const {
-    for (std::size_t i = 0; i < n_words_; ++i) fn(table_[order_[i]].df);
+    for (std::size_t i = 0; i < n_words_; ++i) fn(at(order_[i])->df);
   }
   std::size_t vocabulary() const { return n_words_; }
   std::size_t query_size() const { return query_tokens_.size(); }
@@ -244,12 +245,12 @@ class Bm25Corpus {
     std::uint32_t long_word = 0;  // words over 16 bytes: 1 + index into long_words_
   };
 
-  // A token split but not yet counted: its key and its home slot, or for a word over 16 bytes
-  // the sentinel's slot (the table's size), whose entry no key matches and that is not empty,
-  // so that such words take the out-of-line path with no test of their own.
+  // A token split but not yet counted: its key and its home slot's entry, or for a word over 16
+  // bytes the sentinel's (after the table's slots), which no key matches and which is not
+  // empty, so that such words take the out-of-line path with no test of their own.
   struct Pending {
     Key key;
-    std::uint32_t slot = 0;
+    std::uint32_t offset = 0;  // of the slot's entry in the table, in bytes (see at())
   };
   // Tokens are counted in batches of this many, after all their home slots were prefetched,
   // so that the entries' cache misses overlap.
@@ -269,7 +270,7 @@ class Bm25Corpus {
     [[gnu::always_inline]] void add(std::size_t begin, std::size_t end) {
       const std::size_t size = end - begin;
       Pending& p = *next_;
-      std::uint64_t slot;  // prefetched from the 64-bit value
+      std::uint64_t slot;
       if (size <= 16) [[likely]] {
         const __m128i key = short_key(bytes_ + begin, size);
         _mm_store_si128(reinterpret_cast<__m128i*>(&p.key), key);
@@ -279,8 +280,9 @@ class Bm25Corpus {
         corpus_->long_pending_.emplace_back(corpus_->text_ + begin, size);
         slot = corpus_->sentinel();
       }
-      p.slot = static_cast<std::uint32_t>(slot);
-      __builtin_prefetch(&table_[slot]);
+      const std::uint64_t offset = slot * sizeof(Entry);
+      p.offset = static_cast<std::uint32_t>(offset);
+      __builtin_prefetch(reinterpret_cast<const char*>(table_) + offset);
       // The queue is aligned to its size, so it is full when next_'s low bits wrap to 0: no
       // register for its end in a loop that has too few.
       if ((reinterpret_cast<std::uintptr_t>(++next_) & (sizeof(PendingQueue) - 1)) == 0) {
@@ -324,20 +326,22 @@ class Bm25Corpus {
     const std::uint32_t doc = doc_;
     const Pending* const end = pending_.data() + n;
     for (const Pending* p = pending_.data(); p != end; ++p) {
-      std::uint32_t slot = p->slot;
-      Entry* e = table + slot;
+      std::uint32_t offset = p->offset;
+      Entry* e = at(table, offset);
       // Its word's entry or an empty one (min is 0 when either is): one branch for both.
       const std::uint64_t diff = (e->lo ^ p->key.lo) | (e->hi ^ p->key.hi);
       if (std::min<std::uint64_t>(diff, (e->lo & 0xFF) ^ 0x20) != 0) [[unlikely]] {
-        slot = slot == sentinel()
-                   ? find(p->key, key_hash(p->key) >> shift_, long_pending_[next_long++])
-                   : find(p->key, slot, std::string_view());
-        e = table + slot;
+        const std::size_t slot =
+            offset == sentinel() * sizeof(Entry)
+                ? find(p->key, key_hash(p->key) >> shift_, long_pending_[next_long++])
+                : find(p->key, offset / sizeof(Entry), std::string_view());
+        offset = static_cast<std::uint32_t>(slot * sizeof(Entry));
+        e = at(table, offset);
       }
       e->lo = p->key.lo;
       e->hi = p->key.hi;
       const std::uint32_t df = e->df;
-      order[n_words] = slot;
+      order[n_words] = offset;
       n_words += df == 0;
       e->df = df + (e->last_doc != doc);
       e->last_doc = doc;
@@ -352,6 +356,15 @@ class Bm25Corpus {
     long_pending_.clear();
   }
 
+  // The entry `offset` bytes into a table: the queue and order_ keep byte offsets, which the
+  // loops add to the table's address as they are (no scaling by the entry size).
+  static Entry* at(Entry* table, std::uint32_t offset) {
+    return reinterpret_cast<Entry*>(reinterpret_cast<char*>(table) + offset);
+  }
+  Entry* at(std::uint32_t offset) { return at(table_.data(), offset); }
+  const Entry* at(std::uint32_t offset) const {
+    return reinterpret_cast<const Entry*>(reinterpret_cast<const char*>(table_.data()) + offset);
+  }
   // Slots: [0, sentinel()) and the sentinel's.
   std::size_t sentinel() const { return mask_ + 1; }
   // Most entries a table of this size may use.
@@ -380,6 +393,10 @@ class Bm25Corpus {
 
   // A table of `size` slots (a power of two) and the sentinel's.
   void resize_table(std::size_t size) {
+    // Byte offsets of entries are 32-bit: 2^27 slots, a quarter of which may be used.
+    if ((size + 1) * sizeof(Entry) > UINT32_MAX) {
+      throw Error("a profile with over 30 million distinct words is more than BM25 ranking takes");
+    }
     table_.assign(size + 1, Entry{});
     table_[size].lo = kSentinelKey;
     order_.resize(size);
@@ -396,7 +413,9 @@ class Bm25Corpus {
       if (old[slot].df == 0) unseen_.push_back(slot);
     }
     resize_table(2 * sentinel());
-    for (std::size_t i = 0; i < n_words_; ++i) order_[i] = reinsert(old[order_[i]]);
+    for (std::size_t i = 0; i < n_words_; ++i) {
+      order_[i] = static_cast<std::uint32_t>(reinsert(*at(old.data(), order_[i])) * sizeof(Entry));
+    }
     for (std::uint32_t slot : unseen_) reinsert(old[slot]);
     grow_at_ = limit() - query_slots_.size();
   }
@@ -413,8 +432,8 @@ class Bm25Corpus {
   Table table_;  // sentinel() slots (a power of two), at most limit() used; then the sentinel
   std::size_t mask_ = 0;
   int shift_ = 64;  // home slot of a key: key_hash >> shift_
-  // Slots of the corpus words, [0, n_words_) in first-occurrence order; [n_words_] is scratch,
-  // written for every token.
+  // Entries of the corpus words (byte offsets in the table), [0, n_words_) in first-occurrence
+  // order; [n_words_] is scratch, written for every token.
   std::vector<std::uint32_t> order_;
   std::size_t n_words_ = 0;
   std::size_t grow_at_ = 0;  // most words the table may hold (besides the query words)
