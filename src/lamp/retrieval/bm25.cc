@@ -328,9 +328,15 @@ class Bm25Corpus {
     for (const Pending* p = pending_.data(); p != end; ++p) {
       std::uint32_t offset = p->offset;
       Entry* e = at(table, offset);
-      // Its word's entry or an empty one (min is 0 when either is): one branch for both.
-      const std::uint64_t diff = (e->lo ^ p->key.lo) | (e->hi ^ p->key.hi);
-      if (std::min<std::uint64_t>(diff, (e->lo & 0xFF) ^ 0x20) != 0) [[unlikely]] {
+      // Its word's entry or an empty one (min is 0 when either is): one branch for both, as
+      // which of the two it is depends on the text. The key is compared in one vector register.
+      const __m128i key = _mm_load_si128(reinterpret_cast<const __m128i*>(&p->key));
+      const std::uint32_t mismatch =
+          static_cast<std::uint32_t>(_mm_movemask_epi8(
+              _mm_cmpeq_epi8(_mm_load_si128(reinterpret_cast<const __m128i*>(e)), key))) ^
+          0xFFFF;
+      const std::uint32_t not_empty = (static_cast<std::uint32_t>(e->lo) & 0xFF) ^ 0x20;
+      if (std::min(mismatch, not_empty) != 0) [[unlikely]] {
         const std::size_t slot =
             offset == sentinel() * sizeof(Entry)
                 ? find(p->key, key_hash(p->key) >> shift_, long_pending_[next_long++])
@@ -338,8 +344,7 @@ class Bm25Corpus {
         offset = static_cast<std::uint32_t>(slot * sizeof(Entry));
         e = at(table, offset);
       }
-      e->lo = p->key.lo;
-      e->hi = p->key.hi;
+      _mm_store_si128(reinterpret_cast<__m128i*>(e), key);
       const std::uint32_t df = e->df;
       order[n_words] = offset;
       n_words += df == 0;
