@@ -307,18 +307,17 @@ std::vector<SampleRanking> StreamingRanker::finish() {
   return {std::make_move_iterator(s.rankings.begin()), std::make_move_iterator(s.rankings.end())};
 }
 
-Ranking to_ranking(const Questions& questions, const std::vector<SampleRanking>& rankings,
-                   int threads) {
+Ranking to_ranking(const Questions& questions, const std::vector<SampleRanking>& rankings) {
   Ranking ranking;
-  ranking.entries.resize(questions.size());
-  parallel_for(questions.size(), threads, [&](std::size_t i, int) {
+  ranking.entries.reserve(questions.size());
+  for (std::size_t i = 0; i < questions.size(); ++i) {
     const Sample& sample = questions.samples()[i];
     auto profile = questions.profile(sample);
-    Ranking::Entry& entry = ranking.entries[i];
-    entry.sample_id = sample.id;
+    Ranking::Entry entry{.sample_id = sample.id};
     entry.profile_ids.reserve(rankings[i].order.size());
     for (std::uint32_t index : rankings[i].order) entry.profile_ids.push_back(profile[index].id);
-  });
+    ranking.entries.push_back(std::move(entry));
+  }
   return ranking;
 }
 

@@ -90,9 +90,7 @@ class StreamingRanker final : public SampleSink {
   std::unique_ptr<State> state_;
 };
 
-// The ranking file's content: sample id -> profile ids in ranked order. Built on `threads`
-// threads (0: all cores).
-Ranking to_ranking(const Questions& questions, const std::vector<SampleRanking>& rankings,
-                   int threads = 0);
+// The ranking file's content: sample id -> profile ids in ranked order.
+Ranking to_ranking(const Questions& questions, const std::vector<SampleRanking>& rankings);
 
 }  // namespace lamp
