@@ -71,12 +71,6 @@ void fail(std::size_t offset, const char* message) {
   return next_delimiter<Sse2>(state, text, size);
 }
 
-bool has_avx512() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("pclmul");
-}
-
 }  // namespace json_split
 
 JsonArraySplitter::JsonArraySplitter(std::string_view text, bool avx512)

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "lamp/core/cpu.h"
 #include "lamp/data/json_split_scan.h"
 
 namespace lamp {
@@ -28,9 +29,9 @@ class JsonArraySplitter {
  public:
   // `text` must be followed by kPadding readable bytes (their values do not matter).
   static constexpr std::size_t kPadding = 64;
-  // avx512: scan with AVX-512BW, which needs a CPU that has it (json_split::has_avx512(), the
+  // avx512: scan with AVX-512BW, which needs a CPU that has it (has_avx512bw(), the
   // default); tests scan both ways.
-  explicit JsonArraySplitter(std::string_view text, bool avx512 = json_split::has_avx512());
+  explicit JsonArraySplitter(std::string_view text, bool avx512 = has_avx512bw());
 
   // Whether the text's first character other than JSON whitespace is '['. When not, next()
   // throws.

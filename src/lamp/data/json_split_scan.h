@@ -30,8 +30,6 @@ struct State {
 // offset when the array is malformed.
 std::size_t next_delimiter_sse2(State& state, const char* text, std::size_t size);
 std::size_t next_delimiter_avx512(State& state, const char* text, std::size_t size);
-// Whether this CPU runs next_delimiter_avx512.
-bool has_avx512();
 
 [[noreturn]] void fail(std::size_t offset, const char* message);
 

@@ -51,7 +51,7 @@ std::vector<std::string> reference_split(const std::string& text) {
 
 // The scans to test: false for SSE2, true for AVX-512BW.
 std::vector<bool> scans() {
-  return json_split::has_avx512() ? std::vector<bool>{false, true} : std::vector<bool>{false};
+  return has_avx512bw() ? std::vector<bool>{false, true} : std::vector<bool>{false};
 }
 
 std::vector<std::string> split(const std::string& text, bool avx512) {

@@ -1,10 +1,12 @@
-// What the CPU can run, and the vector math its kernels share, for the nn module's own kernels
-// (int8 linear layers, attention, activations). They are compiled for AVX2 + FMA + F16C (AVX2
-// CPUs have the other two) with LAMP_AVX2 and called only when has_avx2() says so; the rest of
-// the build keeps the baseline instruction set. Wider forms are chosen at run time the same way:
-// has_avx512() for the attention kernel's AVX-512 form (compiled in its own file,
-// nn/attention_kernel.h), has_avx512_vnni() for the int8 kernel's vpdpbusd.
+// The vector math shared by the nn module's own kernels (int8 linear layers, attention,
+// activations). They are compiled for AVX2 + FMA + F16C with LAMP_AVX2 and called only when
+// has_avx2() (core/cpu.h) says so; the rest of the build keeps the baseline instruction set.
+// Wider forms are chosen at run time the same way: has_avx512() for the attention kernel's
+// AVX-512 form (compiled in its own file, nn/attention_kernel.h), has_avx512_vnni() for the int8
+// kernel's vpdpbusd.
 #pragma once
+
+#include "lamp/core/cpu.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -12,25 +14,6 @@
 #define LAMP_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 namespace lamp::nn {
-inline bool has_avx2() {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                           __builtin_cpu_supports("f16c");
-  return avx2;
-}
-
-// AVX-512F, with the OS saving its registers (the attention kernel's wider form).
-inline bool has_avx512() {
-  static const bool avx512 = has_avx2() && __builtin_cpu_supports("avx512f");
-  return avx512;
-}
-
-// AVX-512 VNNI with AVX-512 VL: vpdpbusd on 256-bit registers (the int8 kernel's dot products).
-inline bool has_avx512_vnni() {
-  static const bool vnni =
-      has_avx2() && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
-  return vnni;
-}
-
 // e^x in each lane for x <= 0 (softmax's shifted scores, activations' e^-|u|), Cephes' expf:
 // x = n ln2 + r with |r| <= ln2 / 2, e^r = 1 + r + r^2 P(r), 2^n written into the exponent bits.
 // Below -87.3 (2^n would be denormal; masked keys are at -3.4e38) it gives 0.
@@ -57,11 +40,5 @@ inline LAMP_AVX2 float exp_nonpositive(float x) {
   _mm256_store_ps(lanes, exp_nonpositive(_mm256_set1_ps(x)));
   return lanes[0];
 }
-}  // namespace lamp::nn
-#else
-namespace lamp::nn {
-inline bool has_avx2() { return false; }
-inline bool has_avx512() { return false; }
-inline bool has_avx512_vnni() { return false; }
 }  // namespace lamp::nn
 #endif
