@@ -1,6 +1,7 @@
 // What the CPU can run. Kernels compiled for wider instruction sets than the build's baseline
-// (the nn module's AVX2 and AVX-512 kernels, the JSON splitter's AVX-512BW scan) are called only
-// where these say so. Each checks once; all are false off x86-64.
+// (the nn module's AVX2 and AVX-512 kernels, the JSON splitter's AVX-512BW scan, str.split's
+// AVX-512 VBMI2 form) are called only where these say so. Each checks once; all are false off
+// x86-64.
 #pragma once
 
 namespace lamp {
@@ -27,6 +28,13 @@ inline bool has_avx512bw() {
   return bw;
 }
 
+// has_avx512bw() with AVX-512 VBMI2 (byte compression), BMI2 and POPCNT.
+inline bool has_avx512_vbmi2() {
+  static const bool vbmi2 = has_avx512bw() && __builtin_cpu_supports("avx512vbmi2") &&
+                            __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
+  return vbmi2;
+}
+
 // AVX-512 VNNI with AVX-512 VL: vpdpbusd on 256-bit registers.
 inline bool has_avx512_vnni() {
   static const bool vnni =
@@ -37,6 +45,7 @@ inline bool has_avx512_vnni() {
 inline bool has_avx2() { return false; }
 inline bool has_avx512() { return false; }
 inline bool has_avx512bw() { return false; }
+inline bool has_avx512_vbmi2() { return false; }
 inline bool has_avx512_vnni() { return false; }
 #endif
 

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace lamp::text {
 namespace {
@@ -40,6 +44,114 @@ TEST(PySplit, SplitsOnRunsOfUnicodeWhitespace) {
   EXPECT_TRUE(py_split("   ").empty());
   EXPECT_EQ(py_split("Case, kept.").size(), 2u);
 }
+
+// Random texts from pieces that exercise every path of py_split_each: ASCII words and spaces,
+// the other ASCII whitespace, controls that are not whitespace, multi-byte whitespace (NBSP, NEL,
+// EM SPACE, ideographic space) and non-whitespace (e acute, ZWSP, an emoji), at lengths around
+// the 64-byte blocks and across split_batch_avx512's batches.
+std::vector<std::string> split_test_texts() {
+  using namespace std::string_view_literals;
+  const std::string_view pieces[] = {"a"sv,
+                                     "word"sv,
+                                     "longerword"sv,
+                                     " "sv,
+                                     " "sv,
+                                     " "sv,
+                                     "  "sv,
+                                     "\t"sv,
+                                     "\n"sv,
+                                     "\x0b"sv,
+                                     "\x0c"sv,
+                                     "\r"sv,
+                                     "\x1c"sv,
+                                     "\x1f"sv,
+                                     "\x0e"sv,
+                                     "\x1b"sv,
+                                     "\0"sv,
+                                     "\xc2\xa0"sv,
+                                     "\xc2\x85"sv,
+                                     "\xe2\x80\x83"sv,
+                                     "\xe3\x80\x80"sv,
+                                     "\xc3\xa9"sv,
+                                     "\xe2\x80\x8b"sv,
+                                     "\xf0\x9f\x98\x80"sv};
+  std::vector<std::string> texts = {"",
+                                    " ",
+                                    "a",
+                                    std::string(63, 'x'),
+                                    std::string(64, 'x'),
+                                    std::string(65, 'x'),
+                                    std::string(63, ' ') + "x",
+                                    std::string(64, ' ') + "x",
+                                    std::string(128, 'y') + " z"};
+  std::string dense;  // "a a a ...": 32 tokens per block, several batches
+  for (int i = 0; i < 1500; ++i) dense += "a ";
+  texts.push_back(dense);
+  texts.push_back(dense.substr(1));
+  std::mt19937 rng(7);
+  for (int t = 0; t < 400; ++t) {
+    const std::size_t length = rng() % 3000;
+    // Mostly words and spaces, as real texts are; every third text is all ASCII.
+    const std::size_t kinds = t % 3 == 0 ? 16 : std::size(pieces);
+    std::string text;
+    while (text.size() < length) text += pieces[rng() % 4 == 0 ? rng() % kinds : rng() % 6];
+    texts.push_back(text);
+  }
+  return texts;
+}
+
+// str.split() one code point at a time: the reference for the fast forms.
+std::vector<std::pair<std::size_t, std::size_t>> split_reference(std::string_view text) {
+  std::vector<std::pair<std::size_t, std::size_t>> tokens;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t start = pos;
+    if (detail::next_is_space(text, pos)) continue;
+    if (tokens.empty() || tokens.back().second != start) tokens.emplace_back(start, pos);
+    tokens.back().second = pos;
+  }
+  return tokens;
+}
+
+TEST(PySplit, FastFormsMatchCodePointReference) {
+  for (const std::string& text : split_test_texts()) {
+    const auto expected = split_reference(text);
+    std::vector<std::pair<std::size_t, std::size_t>> dispatched, portable;
+    py_split_each(text, [&](std::size_t b, std::size_t e) { dispatched.emplace_back(b, e); });
+    detail::split_each_portable(text,
+                                [&](std::size_t b, std::size_t e) { portable.emplace_back(b, e); });
+    EXPECT_EQ(dispatched, expected) << testing::PrintToString(text);
+    EXPECT_EQ(portable, expected) << testing::PrintToString(text);
+  }
+}
+
+#if defined(__x86_64__)  // split_batch_avx512 exists there only
+TEST(PySplit, Avx512BatchesStayInTheirArrays) {
+  if (!has_avx512_vbmi2()) GTEST_SKIP() << "no AVX-512 VBMI2 on this CPU";
+  constexpr std::size_t kSlots = detail::kSplitBatch + detail::kSplitBatchSlack;
+  constexpr std::uint32_t kCanary = 0xdeadbeef;
+  for (const std::string& text : split_test_texts()) {
+    const auto expected = split_reference(text);
+    std::vector<std::pair<std::size_t, std::size_t>> tokens;
+    std::vector<std::uint32_t> begins(kSlots + 64, kCanary), ends(kSlots + 64, kCanary);
+    detail::SplitCursor cursor;
+    do {
+      const std::size_t count =
+          detail::split_batch_avx512(text, cursor, begins.data(), ends.data());
+      for (std::size_t i = 0; i < count; ++i) tokens.emplace_back(begins[i], ends[i]);
+      if (cursor.pos < text.size()) {
+        EXPECT_GE(count, detail::kSplitBatch);
+      }
+      for (std::size_t i = kSlots; i < kSlots + 64; ++i) {
+        ASSERT_EQ(begins[i], kCanary) << i;
+        ASSERT_EQ(ends[i], kCanary) << i;
+      }
+    } while (cursor.pos < text.size());
+    EXPECT_EQ(cursor.pos, text.size());
+    EXPECT_EQ(tokens, expected) << testing::PrintToString(text);
+  }
+}
+#endif
 
 TEST(PyFloat, AcceptsWhatPythonAccepts) {
   struct Case {
