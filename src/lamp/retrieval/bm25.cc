@@ -144,6 +144,7 @@ class Bm25Corpus {
     long_words_.clear();
     doc_lengths_.clear();
     doc_ = 0;
+    doc_length_ = 0;
 
     while (2 * query.size() > limit()) resize_table(2 * sentinel());
     query_slots_.clear();
@@ -165,10 +166,11 @@ class Bm25Corpus {
     grow_at_ = limit() - q;
     if (postings_.size() < q) postings_.resize(q);
     for (std::size_t i = 0; i < q; ++i) postings_[i].clear();
-    // doc_tf_[0] counts the other words; it starts at 1 so that it never reads as untouched.
-    // A document's length is the sum of its counts (end_document).
-    doc_tf_.assign(q + 1, 0);
-    doc_tf_[0] = 1;
+    // Counts are kept minus one, so a query word's first occurrence in a document is the
+    // increment that carries (from kUntouched); doc_tf_[0] counts the other words from 0 and
+    // never carries.
+    doc_tf_.assign(q + 1, kUntouched);
+    doc_tf_[0] = 0;
     touched_.resize(q + 1);
     n_touched_ = 0;
   }
@@ -206,16 +208,15 @@ class Bm25Corpus {
   void end_document() {
     count_pending(n_pending_);
     n_pending_ = 0;
-    std::uint32_t length = doc_tf_[0] - 1;
     for (std::size_t i = 0; i < n_touched_; ++i) {
       const std::uint32_t q = touched_[i];
-      postings_[q - 1].push_back({doc_, doc_tf_[q]});
-      length += doc_tf_[q];
-      doc_tf_[q] = 0;
+      postings_[q - 1].push_back({doc_, doc_tf_[q] + 1});
+      doc_tf_[q] = kUntouched;
     }
     n_touched_ = 0;
-    doc_tf_[0] = 1;
-    doc_lengths_.push_back(length);
+    doc_tf_[0] = 0;
+    doc_lengths_.push_back(doc_length_);
+    doc_length_ = 0;
     ++doc_;
   }
 
@@ -358,12 +359,11 @@ class Bm25Corpus {
       e->last_doc = doc;
       const std::uint32_t q = e->query;
       touched[n_touched] = q;
-      const std::uint32_t tf = doc_tf[q];
-      doc_tf[q] = tf + 1;
-      n_touched += tf == 0;
+      n_touched += __builtin_add_overflow(doc_tf[q], 1u, &doc_tf[q]);
     }
     n_words_ = n_words;
     n_touched_ = n_touched;
+    doc_length_ += static_cast<std::uint32_t>(n);
     long_pending_.clear();
   }
 
@@ -452,11 +452,14 @@ class Bm25Corpus {
   std::vector<std::uint32_t> query_slots_;      // by query word: its slot
   std::vector<std::uint32_t> query_tokens_;     // query word of each query token
   std::vector<std::vector<Posting>> postings_;  // by query word
-  std::vector<std::uint32_t>
-      doc_tf_;  // by 1 + query word: counts in the current document; [0] absorbs the rest
+  // By 1 + query word: its count in the current document minus one (kUntouched: none); [0]
+  // counts the other words.
+  std::vector<std::uint32_t> doc_tf_;
+  static constexpr std::uint32_t kUntouched = UINT32_MAX;
   std::vector<std::uint32_t> touched_;  // [0, n_touched_): the 1 + query words counted in it
   std::size_t n_touched_ = 0;
   std::vector<std::uint32_t> doc_lengths_;
+  std::uint32_t doc_length_ = 0;  // tokens counted in the current document
   std::uint32_t doc_ = 0;
   const char* text_ = nullptr;  // of the text being counted
   std::vector<char> padded_;    // a copy of a text that ends near a page's end
