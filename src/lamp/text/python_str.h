@@ -202,12 +202,13 @@ template <class OnToken>
 [[gnu::always_inline]] inline void py_split_each(std::string_view text, OnToken&& on_token) {
 #if defined(__x86_64__)
   if (text.size() <= UINT32_MAX && has_avx512_vbmi2()) {
-    std::uint32_t begins[detail::kSplitBatch + detail::kSplitBatchSlack];
-    std::uint32_t ends[detail::kSplitBatch + detail::kSplitBatchSlack];
+    // Begins, then ends, in one array walked by one pointer: fewer registers for the callback.
+    constexpr std::size_t kSlots = detail::kSplitBatch + detail::kSplitBatchSlack;
+    std::uint32_t offsets[2 * kSlots];
     detail::SplitCursor cursor;
     do {
-      const std::size_t count = detail::split_batch_avx512(text, cursor, begins, ends);
-      for (std::size_t i = 0; i < count; ++i) on_token(begins[i], ends[i]);
+      const std::size_t count = detail::split_batch_avx512(text, cursor, offsets, offsets + kSlots);
+      for (const std::uint32_t* b = offsets; b != offsets + count; ++b) on_token(b[0], b[kSlots]);
     } while (cursor.pos < text.size());
     return;
   }
