@@ -1,10 +1,22 @@
 // What the CPU can run. Kernels compiled for wider instruction sets than the build's baseline
 // (the nn module's AVX2 and AVX-512 kernels, the JSON splitter's AVX-512BW scan, str.split's
 // AVX-512 VBMI2 form) are called only where these say so. Each checks once; all are false off
-// x86-64.
+// x86-64. And how large its L2 cache is, for data structures sized to it.
 #pragma once
 
+#include <unistd.h>
+
 namespace lamp {
+
+// The L2 cache's size in bytes, as the C library reports it; 0 where unknown.
+inline long l2_cache_bytes() {
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+  static const long bytes = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  return bytes > 0 ? bytes : 0;
+#else
+  return 0;
+#endif
+}
 
 #if defined(__x86_64__)
 // AVX2 with FMA and F16C (every AVX2 CPU has the other two). The others check it first, so its

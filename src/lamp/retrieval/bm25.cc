@@ -7,9 +7,11 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include <emmintrin.h>
 
+#include "lamp/core/cpu.h"
 #include "lamp/core/error.h"
 #include "lamp/core/memory.h"
 #include "lamp/text/python_str.h"
@@ -88,6 +90,11 @@ Key to_key(__m128i key) {
 Key key_of(std::string_view token) {
   assert(!token.empty() && token.find(' ') == std::string_view::npos);
   if (token.size() > 16) return long_key(token.data(), token.size());
+  // The 16 bytes from its start are readable where they are on its page (a variable-size copy
+  // is a call to memcpy: it was 40 % of start()).
+  if (text::detail::on_one_page(token.data(), 16)) {
+    return to_key(short_key(token.data(), token.size()));
+  }
   char bytes[16] = {};
   std::memcpy(bytes, token.data(), token.size());
   return to_key(short_key(bytes, token.size()));
@@ -117,12 +124,13 @@ inline std::uint64_t key_hash_of(__m128i key) {
 // joins the first-occurrence list by an append that advances only when its df was 0. Query
 // words are entered at start() with df 0, so they join that list at their first corpus
 // occurrence too, and no new word needs a query lookup. Only home slots taken by another word
-// and words over 16 bytes take the out-of-line path (find). The table is kept at most 1/4 full:
-// at 3/4, 8 % of the tokens of the LaMP-5 benchmark set found their home slot taken and find
-// took 10 % of the time; at 1/4, 2 %, and ranking is 13 % faster on that set, 5 % on the
-// LaMP-3 one (Intel Xeon, 2 MB L2; docs/performance.md). The table is then 512 KB for a
-// 2,000-word profile, in huge pages, which saves TLB misses (2-3 %). On a Zen 3 with 512 KB of
-// L2 a table at most 1/2 full measured slower than at 3/4.
+// and words over 16 bytes take the out-of-line path (find). The table is kept sparse: at 3/4
+// full, 8 % of the tokens of the LaMP-5 benchmark set found their home slot taken and find took
+// 10 % of the time; at 1/4, 2 %, and ranking is 13 % faster on that set, 5 % on the LaMP-3 one
+// (Intel Xeon, 2 MB L2; docs/performance.md). At 1/8, the 1 MB table of a 2,000-word profile
+// still fits that L2, and counting is another 4 % faster: tables are kept at most 1/8 full
+// where the L2 holds 2 MB or more, else 1/4 (on a Zen 3 with 512 KB of L2 a table at most 1/2
+// full measured slower than at 3/4). Tables are in huge pages, which saves TLB misses (2-3 %).
 //
 // add_text splits and keys the tokens of a text into a queue, prefetching each one's home slot,
 // and counts the queue every kBatch tokens: the table's cache misses then overlap instead of
@@ -144,7 +152,11 @@ class Bm25Corpus {
 
   void start(std::span<const std::string_view> query) {
     // At most a quarter of the table is used: clearing those entries beats clearing it all.
-    for (std::size_t i = 0; i < n_words_; ++i) *at(order_[i]) = Entry{};
+    // take_dfs() has cleared them if the last sample was finished.
+    if (!taken_) {
+      for (std::size_t i = 0; i < n_words_; ++i) *at(order_[i]) = Entry{};
+    }
+    taken_ = false;
     for (std::uint32_t slot : query_slots_) table_[slot] = Entry{};
     n_words_ = 0;
     long_words_.clear();
@@ -227,18 +239,31 @@ class Bm25Corpus {
   }
 
   std::span<const std::uint32_t> doc_lengths() const { return doc_lengths_; }
-  // Document frequencies of the corpus words in first-occurrence order, via fn(df).
+  // Once the last document has ended: the document frequencies of the corpus words in
+  // first-occurrence order, via fn(df), each entry emptied once read (the read has brought it
+  // into cache, where start() would miss on it: 3 % of ranking on the LaMP-5 benchmark set).
+  // The query words' frequencies stay readable by query_df().
   template <class Fn>
-  void for_each_df(Fn&& fn) const {
-    for (std::size_t i = 0; i < n_words_; ++i) fn(at(order_[i])->df);
+  void take_dfs(Fn&& fn) {
+    query_dfs_.resize(query_slots_.size());
+    for (std::size_t q = 0; q < query_slots_.size(); ++q) {
+      query_dfs_[q] = table_[query_slots_[q]].df;
+    }
+    for (std::size_t i = 0; i < n_words_; ++i) {
+      Entry* e = at(order_[i]);
+      fn(e->df);
+      *e = Entry{};
+    }
+    taken_ = true;
   }
   std::size_t vocabulary() const { return n_words_; }
   std::size_t query_size() const { return query_tokens_.size(); }
   std::size_t query_words() const { return query_slots_.size(); }
   // The distinct query word (an index below query_words()) of the query's i-th token.
   std::uint32_t query_word(std::size_t i) const { return query_tokens_[i]; }
-  // Of query word q: its document frequency (0: not in the corpus) and its postings.
-  std::uint32_t query_df(std::uint32_t q) const { return table_[query_slots_[q]].df; }
+  // Of query word q, after take_dfs(): its document frequency (0: not in the corpus) and its
+  // postings.
+  std::uint32_t query_df(std::uint32_t q) const { return query_dfs_[q]; }
   std::span<const Posting> query_postings(std::uint32_t q) const { return postings_[q]; }
 
  private:
@@ -390,8 +415,8 @@ class Bm25Corpus {
   }
   // Slots: [0, sentinel()) and the sentinel's.
   std::size_t sentinel() const { return mask_ + 1; }
-  // Most entries a table of this size may use.
-  std::size_t limit() const { return sentinel() / 4; }
+  // Most entries a table of this size may use (see the class comment).
+  std::size_t limit() const { return sentinel() / fill_divisor_; }
 
   // The slot of the key's word, or of the empty entry where it goes, probing from `slot`.
   // Words over 16 bytes come with their bytes, recorded in long_words_ when new: their text
@@ -416,9 +441,11 @@ class Bm25Corpus {
 
   // A table of `size` slots (a power of two) and the sentinel's.
   void resize_table(std::size_t size) {
-    // Byte offsets of entries are 32-bit: 2^27 slots, a quarter of which may be used.
+    // Byte offsets of entries are 32-bit: at most 2^26 slots, limit() of them used.
     if ((size + 1) * sizeof(Entry) > UINT32_MAX) {
-      throw Error("a profile with over 30 million distinct words is more than BM25 ranking takes");
+      throw Error("a profile with over " +
+                  std::to_string((std::size_t{1} << 26) / fill_divisor_ / 1'000'000) +
+                  " million distinct words is more than BM25 ranking takes");
     }
     table_.assign(size + 1, Entry{});
     table_[size].lo = kSentinelKey;
@@ -451,6 +478,7 @@ class Bm25Corpus {
     return static_cast<std::uint32_t>(slot);
   }
 
+  const std::size_t fill_divisor_ = l2_cache_bytes() >= (2 << 20) ? 8 : 4;
   using Table = std::vector<Entry, HugePageAllocator<Entry>>;
   Table table_;  // sentinel() slots (a power of two), at most limit() used; then the sentinel
   std::size_t mask_ = 0;
@@ -463,6 +491,8 @@ class Bm25Corpus {
   std::vector<std::string_view> long_words_;
   std::vector<std::uint32_t> query_slots_;      // by query word: its slot
   std::vector<std::uint32_t> query_tokens_;     // query word of each query token
+  std::vector<std::uint32_t> query_dfs_;        // by query word, from take_dfs()
+  bool taken_ = false;                          // take_dfs() has emptied the words' entries
   std::vector<std::vector<Posting>> postings_;  // by query word
   // By 1 + query word: its count in the current document minus one (kUntouched: none); [0]
   // counts the other words.
@@ -505,7 +535,7 @@ void Bm25Scorer::add_token(std::string_view token) { corpus_->add_token(token); 
 void Bm25Scorer::end_document() { corpus_->end_document(); }
 
 void Bm25Scorer::finish(std::vector<double>& scores) {
-  const Bm25Corpus& corpus = *corpus_;
+  Bm25Corpus& corpus = *corpus_;
   std::span<const std::uint32_t> doc_lengths = corpus.doc_lengths();
   const std::size_t n_docs = doc_lengths.size();
   scores.assign(n_docs, 0.0);
@@ -525,7 +555,7 @@ void Bm25Scorer::finish(std::vector<double>& scores) {
                                         : std::log(n - f + 0.5) - std::log(f + 0.5);
   }
   double idf_sum = 0;
-  corpus.for_each_df([&](std::uint32_t df) { idf_sum += idf_by_df_[df]; });
+  corpus.take_dfs([&](std::uint32_t df) { idf_sum += idf_by_df_[df]; });
   const std::size_t vocabulary = corpus.vocabulary();
   average_idf_ = vocabulary > 0 ? idf_sum / static_cast<double>(vocabulary) : 0.0;
   eps_ = params_.epsilon * average_idf_;
@@ -539,26 +569,29 @@ void Bm25Scorer::finish(std::vector<double>& scores) {
   // A word's term for a document is the same for each of its tokens in the query (queries
   // repeat words): computed once per word, then added once per token, in token order as numpy
   // adds them.
-  constexpr std::size_t kNotYet = SIZE_MAX;
-  term_offsets_.assign(corpus.query_words(), kNotYet);
-  terms_.clear();
+  // Documents without a word add idf * 0 (+-0.0), which changes no sum: only its postings
+  // (none for a word not in the corpus) are scored.
+  const std::size_t words = corpus.query_words();
+  term_offsets_.resize(words + 1);
+  term_offsets_[0] = 0;
+  for (std::uint32_t q = 0; q < words; ++q) {
+    term_offsets_[q + 1] = term_offsets_[q] + corpus.query_postings(q).size();
+  }
+  terms_.resize(term_offsets_[words]);
+  for (std::uint32_t q = 0; q < words; ++q) {
+    std::span<const Bm25Corpus::Posting> postings = corpus.query_postings(q);
+    if (postings.empty()) continue;
+    double idf = idf_by_df_[corpus.query_df(q)];
+    if (!params_.lucene_idf && idf < 0) idf = eps_;
+    double* term = terms_.data() + term_offsets_[q];
+    for (std::size_t k = 0; k < postings.size(); ++k) {
+      const double tf = postings[k].tf;
+      term[k] = idf * ((tf * (params_.k1 + 1)) / (tf + denominator_[postings[k].doc]));
+    }
+  }
   for (std::size_t i = 0; i < corpus.query_size(); ++i) {
     const std::uint32_t q = corpus.query_word(i);
-    const std::uint32_t df = corpus.query_df(q);
-    if (df == 0) continue;  // unknown words add 0
-    // Documents without the word add idf * 0 (+-0.0), which changes no sum: skip them.
     std::span<const Bm25Corpus::Posting> postings = corpus.query_postings(q);
-    if (term_offsets_[q] == kNotYet) {
-      double idf = idf_by_df_[df];
-      if (!params_.lucene_idf && idf < 0) idf = eps_;
-      term_offsets_[q] = terms_.size();
-      terms_.resize(terms_.size() + postings.size());
-      double* term = terms_.data() + term_offsets_[q];
-      for (std::size_t k = 0; k < postings.size(); ++k) {
-        const double tf = postings[k].tf;
-        term[k] = idf * ((tf * (params_.k1 + 1)) / (tf + denominator_[postings[k].doc]));
-      }
-    }
     const double* term = terms_.data() + term_offsets_[q];
     for (std::size_t k = 0; k < postings.size(); ++k) scores[postings[k].doc] += term[k];
   }
