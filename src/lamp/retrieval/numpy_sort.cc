@@ -1,7 +1,11 @@
 #include "lamp/retrieval/numpy_sort.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -112,11 +116,48 @@ void introsort(Item* items, std::size_t num) {
   }
 }
 
+using Doubles4 = double __attribute__((vector_size(32)));
+using Counts4 = long __attribute__((vector_size(32)));  // what comparing Doubles4 gives
+
+// Without ties every correct sort gives numpy's order. Counting the values below each value
+// places it with no branch on the data, where quicksort's comparisons mispredict about every
+// other time: O(n^2) compares, vectorized, cheaper than the sort up to a few hundred values.
+// Returns false, leaving `order` unspecified, where two values tie (or one is NaN: nothing is
+// below it, as nothing is below the smallest value, so two land on the same place).
+[[gnu::target_clones("arch=x86-64-v3", "default")]] bool argsort_distinct(
+    std::span<const double> values, std::span<std::uint32_t> order) {
+  const std::size_t n = values.size();
+  // 16 values are counted at once, in four vectors, in one pass over all values: padded with
+  // NaNs, which nothing is below (their counts are not used).
+  thread_local std::vector<double> padded;
+  padded.assign(values.begin(), values.end());
+  padded.resize((n + 15) / 16 * 16, std::numeric_limits<double>::quiet_NaN());
+  std::fill(order.begin(), order.end(), UINT32_MAX);
+  for (std::size_t i = 0; i < n; i += 16) {
+    Doubles4 x[4];
+    std::memcpy(x, padded.data() + i, sizeof(x));
+    Counts4 below[4] = {};
+    for (std::size_t j = 0; j < n; ++j) {
+      const Doubles4 y = {values[j], values[j], values[j], values[j]};
+      for (int k = 0; k < 4; ++k) below[k] -= y < x[k];  // -1 where below
+    }
+    for (std::size_t k = 0; k < 16 && i + k < n; ++k) {
+      const auto place = static_cast<std::size_t>(below[k / 4][k % 4]);
+      if (order[place] != UINT32_MAX) return false;
+      order[place] = static_cast<std::uint32_t>(i + k);
+    }
+  }
+  return true;
+}
+
+constexpr std::size_t kCountingSortMax = 256;
+
 }  // namespace
 
 void numpy_argsort(std::span<const double> values, std::span<std::uint32_t> order) {
   assert(values.size() == order.size());
   const std::size_t num = values.size();
+  if (num <= kCountingSortMax && argsort_distinct(values, order)) return;
   thread_local std::vector<Item> items;  // scratch, reused across calls
   items.resize(num);
   for (std::size_t i = 0; i < num; ++i) items[i] = {values[i], static_cast<std::uint32_t>(i)};

@@ -2,6 +2,8 @@
 // order the official rank_profiles.py saw: introsort (median-of-three quicksort, insertion sort
 // for partitions of 16 or fewer, heapsort when the recursion depth passes 2*floor(log2 n)).
 // NaNs sort last, as in numpy. The algorithm is not stable; that instability is the point.
+// Up to 256 values without ties (which any correct sort orders alike) are instead placed by
+// counting the values below each: no data-dependent branches, twice as fast on BM25's scores.
 #pragma once
 
 #include <cstdint>
