@@ -547,12 +547,17 @@ void Bm25Scorer::finish(std::vector<double>& scores) {
 
   // idf depends on the document frequency alone: one value per df in [1, N] instead of two
   // logarithms per word. The mean still sums every word's idf in first-occurrence order, as
-  // rank_bm25 iterates its dict, so the sum rounds the same way.
+  // rank_bm25 iterates its dict, so the sum rounds the same way. Both of BM25Okapi's logarithms
+  // are of an integer plus 0.5 (exact in a double): ln(k + 0.5) is computed once per k and
+  // thread, not twice per df and sample.
   idf_by_df_.resize(n_docs + 1);
+  for (std::size_t k = log_half_.size(); k <= n_docs; ++k) {
+    log_half_.push_back(std::log(static_cast<double>(k) + 0.5));
+  }
   for (std::size_t df = 1; df <= n_docs; ++df) {
     const double f = static_cast<double>(df);
     idf_by_df_[df] = params_.lucene_idf ? std::log(1.0 + (n - f + 0.5) / (f + 0.5))
-                                        : std::log(n - f + 0.5) - std::log(f + 0.5);
+                                        : log_half_[n_docs - df] - log_half_[df];
   }
   double idf_sum = 0;
   corpus.take_dfs([&](std::uint32_t df) { idf_sum += idf_by_df_[df]; });

@@ -65,6 +65,7 @@ class Bm25Scorer {
   // Scratch reused across calls.
   std::unique_ptr<Bm25Corpus> corpus_;
   std::vector<double> idf_by_df_;          // by document frequency
+  std::vector<double> log_half_;           // by k: ln(k + 0.5)
   std::vector<double> denominator_;        // by document
   std::vector<double> terms_;              // by query word, then posting: its score terms
   std::vector<std::size_t> term_offsets_;  // by query word: where its terms start
