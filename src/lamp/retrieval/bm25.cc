@@ -151,12 +151,9 @@ class Bm25Corpus {
   Bm25Corpus() { resize_table(1024); }
 
   void start(std::span<const std::string_view> query) {
-    // At most a quarter of the table is used: clearing those entries beats clearing it all.
-    // take_dfs() has cleared them if the last sample was finished.
-    if (!taken_) {
-      for (std::size_t i = 0; i < n_words_; ++i) *at(order_[i]) = Entry{};
-    }
-    taken_ = false;
+    // At most a quarter of the table is used: clearing those entries beats clearing it all
+    // (none are left where take_dfs() has run).
+    for (std::size_t i = 0; i < n_words_; ++i) *at(order_[i]) = Entry{};
     for (std::uint32_t slot : query_slots_) table_[slot] = Entry{};
     n_words_ = 0;
     long_words_.clear();
@@ -242,7 +239,7 @@ class Bm25Corpus {
   // Once the last document has ended: the document frequencies of the corpus words in
   // first-occurrence order, via fn(df), each entry emptied once read (the read has brought it
   // into cache, where start() would miss on it: 3 % of ranking on the LaMP-5 benchmark set).
-  // The query words' frequencies stay readable by query_df().
+  // The vocabulary is then empty; the query words' frequencies stay readable by query_df().
   template <class Fn>
   void take_dfs(Fn&& fn) {
     query_dfs_.resize(query_slots_.size());
@@ -254,7 +251,7 @@ class Bm25Corpus {
       fn(e->df);
       *e = Entry{};
     }
-    taken_ = true;
+    n_words_ = 0;
   }
   std::size_t vocabulary() const { return n_words_; }
   std::size_t query_size() const { return query_tokens_.size(); }
@@ -492,7 +489,6 @@ class Bm25Corpus {
   std::vector<std::uint32_t> query_slots_;      // by query word: its slot
   std::vector<std::uint32_t> query_tokens_;     // query word of each query token
   std::vector<std::uint32_t> query_dfs_;        // by query word, from take_dfs()
-  bool taken_ = false;                          // take_dfs() has emptied the words' entries
   std::vector<std::vector<Posting>> postings_;  // by query word
   // By 1 + query word: its count in the current document minus one (kUntouched: none); [0]
   // counts the other words.
@@ -559,9 +555,9 @@ void Bm25Scorer::finish(std::vector<double>& scores) {
     idf_by_df_[df] = params_.lucene_idf ? std::log(1.0 + (n - f + 0.5) / (f + 0.5))
                                         : log_half_[n_docs - df] - log_half_[df];
   }
+  const std::size_t vocabulary = corpus.vocabulary();
   double idf_sum = 0;
   corpus.take_dfs([&](std::uint32_t df) { idf_sum += idf_by_df_[df]; });
-  const std::size_t vocabulary = corpus.vocabulary();
   average_idf_ = vocabulary > 0 ? idf_sum / static_cast<double>(vocabulary) : 0.0;
   eps_ = params_.epsilon * average_idf_;
 
