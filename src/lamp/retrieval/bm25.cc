@@ -239,13 +239,9 @@ class Bm25Corpus {
   // Once the last document has ended: the document frequencies of the corpus words in
   // first-occurrence order, via fn(df), each entry emptied once read (the read has brought it
   // into cache, where start() would miss on it: 3 % of ranking on the LaMP-5 benchmark set).
-  // The vocabulary is then empty; the query words' frequencies stay readable by query_df().
+  // The vocabulary is then empty; query_df() still answers (from the postings).
   template <class Fn>
   void take_dfs(Fn&& fn) {
-    query_dfs_.resize(query_slots_.size());
-    for (std::size_t q = 0; q < query_slots_.size(); ++q) {
-      query_dfs_[q] = table_[query_slots_[q]].df;
-    }
     for (std::size_t i = 0; i < n_words_; ++i) {
       Entry* e = at(order_[i]);
       fn(e->df);
@@ -258,9 +254,11 @@ class Bm25Corpus {
   std::size_t query_words() const { return query_slots_.size(); }
   // The distinct query word (an index below query_words()) of the query's i-th token.
   std::uint32_t query_word(std::size_t i) const { return query_tokens_[i]; }
-  // Of query word q, after take_dfs(): its document frequency (0: not in the corpus) and its
-  // postings.
-  std::uint32_t query_df(std::uint32_t q) const { return query_dfs_[q]; }
+  // Of query word q: its document frequency (0: not in the corpus), which is its number of
+  // postings (one per document it is in), and its postings.
+  std::uint32_t query_df(std::uint32_t q) const {
+    return static_cast<std::uint32_t>(postings_[q].size());
+  }
   std::span<const Posting> query_postings(std::uint32_t q) const { return postings_[q]; }
 
  private:
@@ -488,7 +486,6 @@ class Bm25Corpus {
   std::vector<std::string_view> long_words_;
   std::vector<std::uint32_t> query_slots_;      // by query word: its slot
   std::vector<std::uint32_t> query_tokens_;     // query word of each query token
-  std::vector<std::uint32_t> query_dfs_;        // by query word, from take_dfs()
   std::vector<std::vector<Posting>> postings_;  // by query word
   // By 1 + query word: its count in the current document minus one (kUntouched: none); [0]
   // counts the other words.
